@@ -1,0 +1,22 @@
+//! The bridgenotes scoring engine.
+//!
+//! This crate holds the data model of a Community Notes community (notes, ratings, status
+//! history, enrollment) and the algorithms that score it. It is pure: it reads no files,
+//! opens no sockets and looks at no clock. Callers (the CLI, the service) load data with
+//! `bridgenotes-format` or a database, hand it to the engine, and write what it returns.
+
+pub mod enrollment;
+pub mod history;
+pub mod note;
+pub mod rating;
+pub mod request;
+pub mod status;
+pub mod table;
+
+pub use enrollment::{Enrollment, EnrollmentState};
+pub use history::StatusHistoryRow;
+pub use note::{Classification, Note};
+pub use rating::{HelpfulnessLevel, RatingRow, RatingSource, Ratings};
+pub use request::NoteRequest;
+pub use status::NoteStatus;
+pub use table::{Column, ColumnValues, Table};

@@ -1,0 +1,419 @@
+//! Ratings, held column by column (struct of arrays) so that hundreds of millions fit in
+//! memory: about 30 bytes a rating, no heap object per rating.
+
+use crate::status::named_enum;
+
+/// How helpful a rater found a note.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HelpfulnessLevel {
+    NotHelpful,
+    SomewhatHelpful,
+    Helpful,
+}
+
+named_enum!(HelpfulnessLevel, "helpfulnessLevel", [
+    HelpfulnessLevel::NotHelpful => "NOT_HELPFUL",
+    HelpfulnessLevel::SomewhatHelpful => "SOMEWHAT_HELPFUL",
+    HelpfulnessLevel::Helpful => "HELPFUL",
+]);
+
+impl HelpfulnessLevel {
+    /// The numeric value the scorer fits: 0, 0.5 or 1.
+    pub fn value(self) -> f32 {
+        match self {
+            HelpfulnessLevel::NotHelpful => 0.0,
+            HelpfulnessLevel::SomewhatHelpful => 0.5,
+            HelpfulnessLevel::Helpful => 1.0,
+        }
+    }
+}
+
+/// How the rating was solicited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RatingSource {
+    Default,
+    PopulationSampled,
+}
+
+named_enum!(RatingSource, "ratingSourceBucketed", [
+    RatingSource::Default => "DEFAULT",
+    RatingSource::PopulationSampled => "POPULATION_SAMPLED",
+]);
+
+/// Helpful tags in public-file order; bit `i` of [`Ratings::tags`] is `HELPFUL_TAGS[i]`.
+pub const HELPFUL_TAGS: [&str; 9] = [
+    "helpfulOther",
+    "helpfulInformative",
+    "helpfulClear",
+    "helpfulEmpathetic",
+    "helpfulGoodSources",
+    "helpfulUniqueContext",
+    "helpfulAddressesClaim",
+    "helpfulImportantContext",
+    "helpfulUnbiasedLanguage",
+];
+
+/// Not-helpful tags in public-file order; bit `9 + i` of [`Ratings::tags`] is `NOT_HELPFUL_TAGS[i]`.
+pub const NOT_HELPFUL_TAGS: [&str; 13] = [
+    "notHelpfulOther",
+    "notHelpfulIncorrect",
+    "notHelpfulSourcesMissingOrUnreliable",
+    "notHelpfulOpinionSpeculationOrBias",
+    "notHelpfulMissingKeyPoints",
+    "notHelpfulOutdated",
+    "notHelpfulHardToUnderstand",
+    "notHelpfulArgumentativeOrBiased",
+    "notHelpfulOffTopic",
+    "notHelpfulSpamHarassmentOrAbuse",
+    "notHelpfulIrrelevantSources",
+    "notHelpfulOpinionSpeculation",
+    "notHelpfulNoteNotNeeded",
+];
+
+/// Bit of a not-helpful tag in [`Ratings::tags`].
+pub const fn not_helpful_bit(index: usize) -> u32 {
+    1 << (HELPFUL_TAGS.len() + index)
+}
+
+/// Bits of [`Ratings::flags`].
+pub mod flag {
+    /// Legacy (v1) `helpful` column was 1.
+    pub const HELPFUL_V1: u8 = 1;
+    /// Legacy (v1) `notHelpful` column was 1.
+    pub const NOT_HELPFUL_V1: u8 = 2;
+    /// Legacy `agree` column was 1.
+    pub const AGREE: u8 = 4;
+    /// Legacy `disagree` column was 1.
+    pub const DISAGREE: u8 = 8;
+}
+
+/// One rating as a plain value: for building, streaming and tests. Bulk data lives in [`Ratings`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct RatingRow {
+    pub note_id: i64,
+    pub rater: String,
+    pub created_at_millis: i64,
+    pub version: Option<i8>,
+    pub flags: u8,
+    pub level: Option<HelpfulnessLevel>,
+    pub tags: u32,
+    pub rated_on_tweet_id: Option<i64>,
+    pub source: Option<RatingSource>,
+    pub suggestion: Option<String>,
+    pub suggestion_id: Option<i64>,
+}
+
+/// A written suggestion attached to one rating (rare; kept out of the dense columns).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suggestion {
+    pub row: u32,
+    pub text: Option<String>,
+    pub id: Option<i64>,
+}
+
+/// All ratings, one entry per rating in every column.
+///
+/// Notes and raters are interned: `note[i]` indexes [`Ratings::note_ids`], `rater[i]` indexes
+/// [`Ratings::rater_ids`], both in order of first appearance.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ratings {
+    pub note_ids: Vec<i64>,
+    pub rater_ids: Vec<String>,
+    pub note: Vec<u32>,
+    pub rater: Vec<u32>,
+    pub created_at_millis: Vec<i64>,
+    pub level: Vec<Option<HelpfulnessLevel>>,
+    /// [`flag`] bits.
+    pub flags: Vec<u8>,
+    /// Tag bits: helpful tags then not-helpful tags (see [`HELPFUL_TAGS`], [`not_helpful_bit`]).
+    pub tags: Vec<u32>,
+    pub source: Vec<Option<RatingSource>>,
+    /// Columns the scorer never reads; `None` when the reader was asked to skip them.
+    pub unused: Option<UnusedRatingColumns>,
+}
+
+/// Rating columns kept only to write a file back as it was read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UnusedRatingColumns {
+    pub version: Vec<Option<i8>>,
+    pub rated_on_tweet_id: Vec<Option<i64>>,
+    /// Sparse: only ratings that carry a suggestion, in row order.
+    pub suggestions: Vec<Suggestion>,
+}
+
+impl Ratings {
+    /// Number of ratings.
+    pub fn len(&self) -> usize {
+        self.note.len()
+    }
+
+    /// Whether there are no ratings.
+    pub fn is_empty(&self) -> bool {
+        self.note.is_empty()
+    }
+
+    /// The note id of rating `i`.
+    pub fn note_id(&self, i: usize) -> i64 {
+        self.note_ids[self.note[i] as usize]
+    }
+
+    /// The rater id of rating `i`.
+    pub fn rater_id(&self, i: usize) -> &str {
+        &self.rater_ids[self.rater[i] as usize]
+    }
+
+    /// The reference's `helpfulNum`: `helpfulnessLevel` when present, else the legacy
+    /// `helpful`/`notHelpful` flags; `None` for a rating that carries neither (the reference
+    /// drops those).
+    pub fn helpful_num(&self, i: usize) -> Option<f32> {
+        if let Some(level) = self.level[i] {
+            return Some(level.value());
+        }
+        let flags = self.flags[i];
+        if flags & flag::NOT_HELPFUL_V1 != 0 {
+            Some(0.0)
+        } else if flags & flag::HELPFUL_V1 != 0 {
+            Some(1.0)
+        } else {
+            None
+        }
+    }
+
+    /// Rating `i` as a plain row.
+    pub fn row(&self, i: usize) -> RatingRow {
+        let (version, rated_on_tweet_id, suggestion) = match &self.unused {
+            Some(unused) => {
+                let found = unused
+                    .suggestions
+                    .binary_search_by_key(&(i as u32), |s| s.row)
+                    .ok()
+                    .map(|at| &unused.suggestions[at]);
+                (unused.version[i], unused.rated_on_tweet_id[i], found)
+            }
+            None => (None, None, None),
+        };
+        RatingRow {
+            note_id: self.note_id(i),
+            rater: self.rater_id(i).to_string(),
+            created_at_millis: self.created_at_millis[i],
+            version,
+            flags: self.flags[i],
+            level: self.level[i],
+            tags: self.tags[i],
+            rated_on_tweet_id,
+            source: self.source[i],
+            suggestion: suggestion.and_then(|s| s.text.clone()),
+            suggestion_id: suggestion.and_then(|s| s.id),
+        }
+    }
+
+    /// Appends all ratings of `other`, re-interning its note and rater ids.
+    pub fn append(&mut self, other: Ratings) {
+        let mut builder = RatingsBuilder::from(std::mem::take(self));
+        builder.append(other);
+        *self = builder.finish();
+    }
+}
+
+/// Builds [`Ratings`] row by row, interning note and rater ids.
+#[derive(Debug, Default)]
+pub struct RatingsBuilder {
+    ratings: Ratings,
+    note_index: rustc_hash::FxHashMap<i64, u32>,
+    rater_index: rustc_hash::FxHashMap<String, u32>,
+}
+
+impl From<Ratings> for RatingsBuilder {
+    fn from(ratings: Ratings) -> Self {
+        let note_index = ratings
+            .note_ids
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i as u32))
+            .collect();
+        let rater_index = ratings
+            .rater_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i as u32))
+            .collect();
+        RatingsBuilder {
+            ratings,
+            note_index,
+            rater_index,
+        }
+    }
+}
+
+impl RatingsBuilder {
+    /// A builder that keeps the columns the scorer does not read (see [`UnusedRatingColumns`]).
+    pub fn keeping_unused_columns() -> Self {
+        let mut builder = RatingsBuilder::default();
+        builder.ratings.unused = Some(UnusedRatingColumns::default());
+        builder
+    }
+
+    /// Index of `note_id` in the note table, interning it if new.
+    pub fn intern_note(&mut self, note_id: i64) -> u32 {
+        let ratings = &mut self.ratings;
+        *self.note_index.entry(note_id).or_insert_with(|| {
+            ratings.note_ids.push(note_id);
+            (ratings.note_ids.len() - 1) as u32
+        })
+    }
+
+    /// Index of `rater` in the rater table, interning it if new.
+    pub fn intern_rater(&mut self, rater: &str) -> u32 {
+        if let Some(&index) = self.rater_index.get(rater) {
+            return index;
+        }
+        let index = self.ratings.rater_ids.len() as u32;
+        self.ratings.rater_ids.push(rater.to_string());
+        self.rater_index.insert(rater.to_string(), index);
+        index
+    }
+
+    /// Appends one rating.
+    pub fn push(&mut self, row: &RatingRow) {
+        let note = self.intern_note(row.note_id);
+        let rater = self.intern_rater(&row.rater);
+        let r = &mut self.ratings;
+        let row_index = r.note.len() as u32;
+        r.note.push(note);
+        r.rater.push(rater);
+        r.created_at_millis.push(row.created_at_millis);
+        r.level.push(row.level);
+        r.flags.push(row.flags);
+        r.tags.push(row.tags);
+        r.source.push(row.source);
+        if let Some(unused) = &mut r.unused {
+            unused.version.push(row.version);
+            unused.rated_on_tweet_id.push(row.rated_on_tweet_id);
+            if row.suggestion.is_some() || row.suggestion_id.is_some() {
+                unused.suggestions.push(Suggestion {
+                    row: row_index,
+                    text: row.suggestion.clone(),
+                    id: row.suggestion_id,
+                });
+            }
+        }
+    }
+
+    /// Appends every rating of `other` (bulk, column by column).
+    pub fn append(&mut self, other: Ratings) {
+        let offset = self.ratings.note.len() as u32;
+        let note_map: Vec<u32> = other
+            .note_ids
+            .iter()
+            .map(|&id| self.intern_note(id))
+            .collect();
+        let rater_map: Vec<u32> = other
+            .rater_ids
+            .iter()
+            .map(|id| self.intern_rater(id))
+            .collect();
+        let r = &mut self.ratings;
+        r.note
+            .extend(other.note.iter().map(|&n| note_map[n as usize]));
+        r.rater
+            .extend(other.rater.iter().map(|&n| rater_map[n as usize]));
+        r.created_at_millis
+            .extend_from_slice(&other.created_at_millis);
+        r.level.extend_from_slice(&other.level);
+        r.flags.extend_from_slice(&other.flags);
+        r.tags.extend_from_slice(&other.tags);
+        r.source.extend_from_slice(&other.source);
+        let count = other.note.len();
+        match (&mut r.unused, other.unused) {
+            (Some(mine), Some(theirs)) => {
+                mine.version.extend(theirs.version);
+                mine.rated_on_tweet_id.extend(theirs.rated_on_tweet_id);
+                mine.suggestions
+                    .extend(theirs.suggestions.into_iter().map(|s| Suggestion {
+                        row: s.row + offset,
+                        ..s
+                    }));
+            }
+            (Some(mine), None) => {
+                mine.version.extend(std::iter::repeat_n(None, count));
+                mine.rated_on_tweet_id
+                    .extend(std::iter::repeat_n(None, count));
+            }
+            (None, _) => {}
+        }
+    }
+
+    /// Number of ratings so far.
+    pub fn len(&self) -> usize {
+        self.ratings.note.len()
+    }
+
+    /// Whether no rating was added yet.
+    pub fn is_empty(&self) -> bool {
+        self.ratings.note.is_empty()
+    }
+
+    /// The finished table.
+    pub fn finish(self) -> Ratings {
+        self.ratings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(note_id: i64, rater: &str, level: Option<HelpfulnessLevel>, flags: u8) -> RatingRow {
+        RatingRow {
+            note_id,
+            rater: rater.into(),
+            created_at_millis: 1,
+            version: Some(2),
+            flags,
+            level,
+            tags: 0,
+            rated_on_tweet_id: None,
+            source: Some(RatingSource::Default),
+            suggestion: None,
+            suggestion_id: None,
+        }
+    }
+
+    #[test]
+    fn helpful_num_prefers_the_level_over_legacy_flags() {
+        let mut b = RatingsBuilder::default();
+        b.push(&row(
+            1,
+            "a",
+            Some(HelpfulnessLevel::SomewhatHelpful),
+            flag::NOT_HELPFUL_V1,
+        ));
+        b.push(&row(1, "b", None, flag::HELPFUL_V1));
+        b.push(&row(2, "a", None, flag::NOT_HELPFUL_V1 | flag::HELPFUL_V1));
+        b.push(&row(2, "c", None, 0));
+        let r = b.finish();
+        assert_eq!(r.helpful_num(0), Some(0.5));
+        assert_eq!(r.helpful_num(1), Some(1.0));
+        assert_eq!(r.helpful_num(2), Some(0.0));
+        assert_eq!(r.helpful_num(3), None);
+        assert_eq!(r.note_ids, vec![1, 2]);
+        assert_eq!(r.rater_ids, vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn append_reinterns_ids_and_shifts_suggestions() {
+        let mut a = RatingsBuilder::keeping_unused_columns();
+        a.push(&row(1, "x", Some(HelpfulnessLevel::Helpful), 0));
+        let mut b = RatingsBuilder::keeping_unused_columns();
+        let mut with_suggestion = row(2, "x", Some(HelpfulnessLevel::Helpful), 0);
+        with_suggestion.suggestion = Some("shorter".into());
+        b.push(&row(1, "y", None, flag::HELPFUL_V1));
+        b.push(&with_suggestion);
+        let mut merged = a.finish();
+        merged.append(b.finish());
+        assert_eq!(merged.len(), 3);
+        assert_eq!(merged.rater_ids, vec!["x", "y"]);
+        assert_eq!(merged.row(2), with_suggestion);
+        assert_eq!(merged.row(1).suggestion, None);
+    }
+}

@@ -1,0 +1,527 @@
+//! The ratings file (`ratings-00000.tsv`, or a directory of part files).
+//!
+//! Ratings are most of the download (206 M rows), so this reader is built for speed: it
+//! reads blocks of whole lines, splits each block into chunks at line ends, parses the
+//! chunks in parallel (each interning its note and rater ids locally) and merges them in
+//! chunk order, so the result does not depend on the thread count. Ratings carry no free
+//! text except the rare `suggestion`; a block holding a quote character falls back to the
+//! quoting-aware `csv` reader for the rest of the file.
+
+use std::io::Read;
+use std::path::Path;
+
+use bridgenotes_engine::rating::{
+    HELPFUL_TAGS, NOT_HELPFUL_TAGS, RatingRow, RatingsBuilder, Suggestion, UnusedRatingColumns,
+    flag,
+};
+use bridgenotes_engine::{HelpfulnessLevel, RatingSource, Ratings};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::schema::{ColumnSpec, Layout, Row, optional, required};
+use crate::write::{push_int, push_public_text, write_lines};
+use crate::{FormatError, ReadOptions, Result};
+
+const NOTE_ID: usize = 0;
+const RATER: usize = 1;
+const CREATED_AT: usize = 2;
+const VERSION: usize = 3;
+const AGREE: usize = 4;
+const DISAGREE: usize = 5;
+const HELPFUL: usize = 6;
+const NOT_HELPFUL: usize = 7;
+const LEVEL: usize = 8;
+const FIRST_TAG: usize = 9;
+const TAG_COUNT: usize = HELPFUL_TAGS.len() + NOT_HELPFUL_TAGS.len();
+const RATED_ON_TWEET_ID: usize = 31;
+const SOURCE: usize = 32;
+const SUGGESTION: usize = 33;
+const SUGGESTION_ID: usize = 34;
+
+/// Columns of the ratings file, in public order.
+pub(crate) const SPECS: [ColumnSpec; 35] = {
+    let mut specs = [
+        required("noteId"),
+        required("raterParticipantId"),
+        required("createdAtMillis"),
+        optional("version"),
+        optional("agree"),
+        optional("disagree"),
+        optional("helpful"),
+        optional("notHelpful"),
+        optional("helpfulnessLevel"),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional(""),
+        optional("ratedOnTweetId"),
+        optional("ratingSourceBucketed"),
+        optional("suggestion"),
+        optional("suggestionId"),
+    ];
+    let mut i = 0;
+    while i < HELPFUL_TAGS.len() {
+        specs[FIRST_TAG + i] = optional(HELPFUL_TAGS[i]);
+        i += 1;
+    }
+    let mut j = 0;
+    while j < NOT_HELPFUL_TAGS.len() {
+        specs[FIRST_TAG + HELPFUL_TAGS.len() + j] = optional(NOT_HELPFUL_TAGS[j]);
+        j += 1;
+    }
+    specs
+};
+
+/// Bytes read per block; each block is parsed in parallel chunks of [`CHUNK`] bytes.
+const BLOCK: usize = 32 << 20;
+const CHUNK: usize = 1 << 20;
+
+/// One parsed rating, borrowing its text from the input.
+struct Parsed<'a> {
+    note_id: i64,
+    rater: &'a str,
+    created_at_millis: i64,
+    version: Option<i8>,
+    flags: u8,
+    level: Option<HelpfulnessLevel>,
+    tags: u32,
+    rated_on_tweet_id: Option<i64>,
+    source: Option<RatingSource>,
+    suggestion: Option<&'a str>,
+    suggestion_id: Option<i64>,
+}
+
+fn parse<'a>(row: &Row<'_, 'a>) -> Result<Parsed<'a>> {
+    let rater = row.text(RATER)?;
+    if rater.is_empty() {
+        return Err(row.error(RATER, "missing required participant id"));
+    }
+    let version = match row.opt_int(VERSION)? {
+        None => None,
+        Some(v) => Some(i8::try_from(v).map_err(|_| row.error(VERSION, "version out of range"))?),
+    };
+    let mut flags = 0;
+    for (column, bit) in [
+        (HELPFUL, flag::HELPFUL_V1),
+        (NOT_HELPFUL, flag::NOT_HELPFUL_V1),
+        (AGREE, flag::AGREE),
+        (DISAGREE, flag::DISAGREE),
+    ] {
+        if row.flag(column)? {
+            flags |= bit;
+        }
+    }
+    let mut tags = 0u32;
+    for i in 0..TAG_COUNT {
+        if row.flag(FIRST_TAG + i)? {
+            tags |= 1 << i;
+        }
+    }
+    Ok(Parsed {
+        note_id: row.int(NOTE_ID)?,
+        rater,
+        created_at_millis: row.int(CREATED_AT)?,
+        version,
+        flags,
+        level: row.opt_enum(LEVEL)?,
+        tags,
+        rated_on_tweet_id: row.opt_int(RATED_ON_TWEET_ID)?,
+        source: row.opt_enum(SOURCE)?,
+        suggestion: row.opt_text(SUGGESTION)?,
+        suggestion_id: row.opt_int(SUGGESTION_ID)?,
+    })
+}
+
+/// Ratings of one chunk, interned locally.
+struct Chunk<'a> {
+    ratings: Ratings,
+    rater_index: FxHashMap<&'a str, u32>,
+    note_index: FxHashMap<i64, u32>,
+    last_note: Option<(i64, u32)>,
+}
+
+impl<'a> Chunk<'a> {
+    fn new(keep_unused: bool) -> Self {
+        let ratings = Ratings {
+            unused: keep_unused.then(UnusedRatingColumns::default),
+            ..Ratings::default()
+        };
+        Chunk {
+            ratings,
+            rater_index: FxHashMap::default(),
+            note_index: FxHashMap::default(),
+            last_note: None,
+        }
+    }
+
+    fn push(&mut self, p: Parsed<'a>) {
+        let r = &mut self.ratings;
+        let note = match self.last_note {
+            Some((id, index)) if id == p.note_id => index,
+            _ => {
+                let index = *self.note_index.entry(p.note_id).or_insert_with(|| {
+                    r.note_ids.push(p.note_id);
+                    (r.note_ids.len() - 1) as u32
+                });
+                self.last_note = Some((p.note_id, index));
+                index
+            }
+        };
+        let rater = *self.rater_index.entry(p.rater).or_insert_with(|| {
+            r.rater_ids.push(p.rater.to_string());
+            (r.rater_ids.len() - 1) as u32
+        });
+        let row = r.note.len() as u32;
+        r.note.push(note);
+        r.rater.push(rater);
+        r.created_at_millis.push(p.created_at_millis);
+        r.level.push(p.level);
+        r.flags.push(p.flags);
+        r.tags.push(p.tags);
+        r.source.push(p.source);
+        if let Some(unused) = &mut r.unused {
+            unused.version.push(p.version);
+            unused.rated_on_tweet_id.push(p.rated_on_tweet_id);
+            if p.suggestion.is_some() || p.suggestion_id.is_some() {
+                unused.suggestions.push(Suggestion {
+                    row,
+                    text: p.suggestion.map(str::to_string),
+                    id: p.suggestion_id,
+                });
+            }
+        }
+    }
+}
+
+/// Parses whole lines; `first_line` is the line number of the first one.
+fn parse_chunk(
+    layout: &Layout,
+    bytes: &[u8],
+    first_line: u64,
+    keep_unused: bool,
+) -> Result<Ratings> {
+    let mut chunk = Chunk::new(keep_unused);
+    let mut fields: Vec<&[u8]> = Vec::with_capacity(layout.width() + 1);
+    let mut line = first_line;
+    for mut text in bytes.split(|&b| b == b'\n') {
+        if let Some(stripped) = text.strip_suffix(b"\r") {
+            text = stripped;
+        }
+        if !text.is_empty() {
+            fields.clear();
+            fields.extend(text.split(|&b| b == b'\t'));
+            if fields.len() != layout.width() {
+                return Err(FormatError::Ragged {
+                    path: layout.path.clone(),
+                    line,
+                    expected: layout.width(),
+                    found: fields.len(),
+                });
+            }
+            chunk.push(parse(&Row {
+                layout,
+                fields: &fields,
+                line,
+            })?);
+        }
+        line += 1;
+    }
+    Ok(chunk.ratings)
+}
+
+/// Splits `block` (whole lines) at line ends into pieces of about [`CHUNK`] bytes.
+fn split_chunks(block: &[u8]) -> Vec<&[u8]> {
+    let mut chunks = Vec::with_capacity(block.len() / CHUNK + 1);
+    let mut rest = block;
+    while rest.len() > CHUNK {
+        let end = match memchr::memchr(b'\n', &rest[CHUNK..]) {
+            Some(at) => CHUNK + at + 1,
+            None => rest.len(),
+        };
+        chunks.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    if !rest.is_empty() {
+        chunks.push(rest);
+    }
+    chunks
+}
+
+/// Reads until `buf` holds at least `target` bytes or the input ends; returns true at the end.
+fn fill(input: &mut dyn Read, buf: &mut Vec<u8>, target: usize) -> std::io::Result<bool> {
+    while buf.len() < target {
+        let start = buf.len();
+        buf.resize(target, 0);
+        match input.read(&mut buf[start..]) {
+            Ok(0) => {
+                buf.truncate(start);
+                return Ok(true);
+            }
+            Ok(n) => buf.truncate(start + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Reads ratings from a file or a directory of part files (sorted by name). `progress` is
+/// called with the number of ratings read so far.
+pub fn read_ratings_with_progress(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Ratings> {
+    let mut builder = if options.keep_unused_columns {
+        RatingsBuilder::keeping_unused_columns()
+    } else {
+        RatingsBuilder::default()
+    };
+    for file in crate::source::input_files(path)? {
+        read_file(&file, options, progress, &mut builder)?;
+    }
+    Ok(builder.finish())
+}
+
+/// Reads ratings from a file or a directory of part files (sorted by name).
+pub fn read_ratings(path: &Path, options: &ReadOptions) -> Result<Ratings> {
+    read_ratings_with_progress(path, options, &|_| {})
+}
+
+fn read_file(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    builder: &mut RatingsBuilder,
+) -> Result<()> {
+    let io = |e| FormatError::io(path, e);
+    let mut input = crate::source::open(path)?;
+    let mut buf = Vec::with_capacity(BLOCK + CHUNK);
+    let mut eof = fill(&mut input, &mut buf, BLOCK).map_err(io)?;
+    if buf.is_empty() {
+        return Err(FormatError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    // The header: the first line.
+    let mut target = BLOCK;
+    let header_end = loop {
+        if let Some(at) = memchr::memchr(b'\n', &buf) {
+            break at;
+        }
+        if eof {
+            break buf.len();
+        }
+        target *= 2;
+        eof = fill(&mut input, &mut buf, target).map_err(io)?;
+    };
+    let first_line = buf[..header_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&buf[..header_end]);
+    let header: Vec<&[u8]> = first_line.split(|&b| b == b'\t').collect();
+    let (layout, mut start, mut line) = if options.headers {
+        (
+            Layout::from_header(path, &SPECS, &header)?,
+            (header_end + 1).min(buf.len()),
+            2,
+        )
+    } else {
+        (Layout::positional(path, &SPECS, header.len())?, 0, 1)
+    };
+    loop {
+        if start == buf.len() && eof {
+            return Ok(());
+        }
+        let end = match memchr::memrchr(b'\n', &buf[start..]) {
+            Some(at) => start + at + 1,
+            None if eof => buf.len(),
+            None => {
+                // A line longer than the buffer: read more.
+                target = (buf.len() * 2).max(BLOCK);
+                eof = fill(&mut input, &mut buf, target).map_err(io)?;
+                continue;
+            }
+        };
+        let block = &buf[start..end];
+        if memchr::memchr(b'"', block).is_some() {
+            let rest = std::io::Cursor::new(buf[start..].to_vec()).chain(input);
+            return read_quoted(path, &layout, rest, line, options, progress, builder);
+        }
+        let chunks = split_chunks(block);
+        let mut first_lines = Vec::with_capacity(chunks.len());
+        for chunk in &chunks {
+            first_lines.push(line);
+            line += memchr::memchr_iter(b'\n', chunk).count() as u64;
+        }
+        let parsed: Vec<Result<Ratings>> = chunks
+            .par_iter()
+            .zip(first_lines.par_iter())
+            .map(|(chunk, &first)| parse_chunk(&layout, chunk, first, options.keep_unused_columns))
+            .collect();
+        for ratings in parsed {
+            builder.append(ratings?);
+        }
+        progress(builder.len() as u64);
+        buf.drain(..end);
+        start = 0;
+        if !eof {
+            let target = BLOCK.max(buf.len() + CHUNK);
+            eof = fill(&mut input, &mut buf, target).map_err(io)?;
+        }
+    }
+}
+
+/// The slow path for files with quoted fields: the `csv` reader, one row at a time.
+fn read_quoted(
+    path: &Path,
+    layout: &Layout,
+    rest: impl Read,
+    first_line: u64,
+    options: &ReadOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    builder: &mut RatingsBuilder,
+) -> Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(rest);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let more = reader.read_byte_record(&mut record).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line()) + first_line - 1;
+            FormatError::Malformed {
+                path: path.to_path_buf(),
+                line,
+                message: e.to_string(),
+            }
+        })?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, |p| p.line()) + first_line - 1;
+        let mut fields: Vec<&[u8]> = record.iter().collect();
+        if let Some(last) = fields.last_mut() {
+            if let Some(stripped) = last.strip_suffix(b"\r") {
+                *last = stripped;
+            }
+        }
+        if fields.len() == 1 && fields[0].is_empty() {
+            continue;
+        }
+        if fields.len() != layout.width() {
+            return Err(FormatError::Ragged {
+                path: path.to_path_buf(),
+                line,
+                expected: layout.width(),
+                found: fields.len(),
+            });
+        }
+        let p = parse(&Row {
+            layout,
+            fields: &fields,
+            line,
+        })?;
+        builder.push(&RatingRow {
+            note_id: p.note_id,
+            rater: p.rater.to_string(),
+            created_at_millis: p.created_at_millis,
+            version: p.version,
+            flags: p.flags,
+            level: p.level,
+            tags: p.tags,
+            rated_on_tweet_id: p.rated_on_tweet_id,
+            source: p.source,
+            suggestion: if options.keep_unused_columns {
+                p.suggestion.map(str::to_string)
+            } else {
+                None
+            },
+            suggestion_id: p.suggestion_id,
+        });
+        if builder.len() % (1 << 20) == 0 {
+            progress(builder.len() as u64);
+        }
+    }
+    progress(builder.len() as u64);
+    Ok(())
+}
+
+/// The header line of the ratings file.
+pub fn header() -> String {
+    let names: Vec<&str> = SPECS.iter().map(|s| s.name).collect();
+    names.join("\t") + "\n"
+}
+
+fn push_opt_int(out: &mut String, value: Option<i64>) {
+    if let Some(v) = value {
+        push_int(out, v);
+    }
+}
+
+/// Appends one rating as a line of the ratings file.
+pub fn push_rating_line(out: &mut String, r: &RatingRow) {
+    push_int(out, r.note_id);
+    out.push('\t');
+    push_public_text(out, &r.rater);
+    out.push('\t');
+    push_int(out, r.created_at_millis);
+    out.push('\t');
+    push_opt_int(out, r.version.map(i64::from));
+    for bit in [
+        flag::AGREE,
+        flag::DISAGREE,
+        flag::HELPFUL_V1,
+        flag::NOT_HELPFUL_V1,
+    ] {
+        out.push_str(if r.flags & bit != 0 { "\t1" } else { "\t0" });
+    }
+    out.push('\t');
+    if let Some(level) = r.level {
+        out.push_str(level.name());
+    }
+    for i in 0..TAG_COUNT {
+        out.push_str(if r.tags & (1 << i) != 0 { "\t1" } else { "\t0" });
+    }
+    out.push('\t');
+    push_opt_int(out, r.rated_on_tweet_id);
+    out.push('\t');
+    if let Some(source) = r.source {
+        out.push_str(source.name());
+    }
+    out.push('\t');
+    if let Some(s) = &r.suggestion {
+        push_public_text(out, s);
+    }
+    out.push('\t');
+    push_opt_int(out, r.suggestion_id);
+    out.push('\n');
+}
+
+/// Writes ratings atomically in the public format.
+pub fn write_ratings(path: &Path, ratings: &Ratings) -> Result<()> {
+    write_lines(path, &header(), 0..ratings.len(), |out, i| {
+        push_rating_line(out, &ratings.row(i))
+    })
+}

@@ -1,0 +1,378 @@
+//! Matching header names to known columns, and typed access to the cells of a row with
+//! errors that name file, line and column.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::{FormatError, Result};
+
+/// How to read input files.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// The first line of each file is a header (the public download has one). Without
+    /// headers, columns are taken in the public order and the count must match exactly.
+    pub headers: bool,
+    /// Keep rating columns the scorer never reads (`version`, `ratedOnTweetId`,
+    /// `suggestion`, `suggestionId`) so a file can be written back as it was read.
+    pub keep_unused_columns: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            headers: true,
+            keep_unused_columns: false,
+        }
+    }
+}
+
+/// A column a reader knows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ColumnSpec {
+    pub name: &'static str,
+    /// Other header spellings of the same column.
+    pub aliases: &'static [&'static str],
+    pub required: bool,
+}
+
+pub(crate) const fn required(name: &'static str) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        aliases: &[],
+        required: true,
+    }
+}
+
+pub(crate) const fn optional(name: &'static str) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        aliases: &[],
+        required: false,
+    }
+}
+
+/// Where each known column sits in one file.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    pub path: PathBuf,
+    /// For each spec (by index), its 0-based field position in the file.
+    pub positions: Vec<Option<usize>>,
+    /// Header name of each field position.
+    pub names: Vec<String>,
+}
+
+impl Layout {
+    /// Maps a header line onto `specs`. Unknown columns are ignored with one warning.
+    pub fn from_header(path: &Path, specs: &[ColumnSpec], header: &[&[u8]]) -> Result<Layout> {
+        let names: Vec<String> = header
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                let raw = if i == 0 {
+                    raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
+                } else {
+                    raw
+                };
+                String::from_utf8_lossy(raw).trim().to_string()
+            })
+            .collect();
+        let mut positions = vec![None; specs.len()];
+        let mut unknown = Vec::new();
+        for (position, name) in names.iter().enumerate() {
+            let spec = specs
+                .iter()
+                .position(|s| s.name == name || s.aliases.contains(&name.as_str()));
+            match spec {
+                Some(index) if positions[index].is_none() => positions[index] = Some(position),
+                Some(_) => {
+                    return Err(FormatError::Malformed {
+                        path: path.to_path_buf(),
+                        line: 1,
+                        message: format!("column {name} appears twice in the header"),
+                    });
+                }
+                None => unknown.push(name.clone()),
+            }
+        }
+        if let Some(missing) = specs
+            .iter()
+            .zip(&positions)
+            .find(|(s, p)| s.required && p.is_none())
+        {
+            return Err(FormatError::MissingColumn {
+                path: path.to_path_buf(),
+                name: missing.0.name.to_string(),
+            });
+        }
+        if !unknown.is_empty() {
+            tracing::warn!(
+                "{}: ignoring {} unknown column(s): {}",
+                path.display(),
+                unknown.len(),
+                unknown.join(", ")
+            );
+        }
+        Ok(Layout {
+            path: path.to_path_buf(),
+            positions,
+            names,
+        })
+    }
+
+    /// Columns in spec order, for a file without a header line of exactly `width` fields.
+    pub fn positional(path: &Path, specs: &[ColumnSpec], width: usize) -> Result<Layout> {
+        if width != specs.len() {
+            return Err(FormatError::Malformed {
+                path: path.to_path_buf(),
+                line: 1,
+                message: format!(
+                    "expected {} columns without a header, but got {width}",
+                    specs.len()
+                ),
+            });
+        }
+        Ok(Layout {
+            path: path.to_path_buf(),
+            positions: (0..specs.len()).map(Some).collect(),
+            names: specs.iter().map(|s| s.name.to_string()).collect(),
+        })
+    }
+
+    /// Number of fields every row must have.
+    pub fn width(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// One data row, split into fields, with its 1-based line number.
+pub(crate) struct Row<'r, 'a> {
+    pub layout: &'r Layout,
+    pub fields: &'r [&'a [u8]],
+    pub line: u64,
+}
+
+impl<'a> Row<'_, 'a> {
+    /// The raw cell of spec `column`, `None` when the file lacks that column.
+    pub fn raw(&self, column: usize) -> Option<&'a [u8]> {
+        self.layout.positions[column].map(|p| self.fields[p])
+    }
+
+    pub fn error(&self, column: usize, problem: &str) -> FormatError {
+        let position = self.layout.positions[column].unwrap_or(0);
+        FormatError::Cell {
+            path: self.layout.path.clone(),
+            line: self.line,
+            column: position + 1,
+            name: self.layout.names[position].clone(),
+            problem: problem.to_string(),
+            value: String::from_utf8_lossy(self.fields[position]).into_owned(),
+        }
+    }
+
+    /// A required text cell: present and valid UTF-8 (may be empty).
+    pub fn text(&self, column: usize) -> Result<&'a str> {
+        match self.raw(column) {
+            Some(raw) => std::str::from_utf8(raw).map_err(|_| self.error(column, "invalid UTF-8")),
+            None => Ok(""),
+        }
+    }
+
+    /// A text cell that is missing when empty.
+    pub fn opt_text(&self, column: usize) -> Result<Option<&'a str>> {
+        let text = self.text(column)?;
+        Ok(if text.is_empty() { None } else { Some(text) })
+    }
+
+    /// A required integer.
+    pub fn int(&self, column: usize) -> Result<i64> {
+        match self.raw(column) {
+            Some(raw) if raw.is_empty() => Err(self.error(column, "missing required integer")),
+            Some(raw) => parse_i64(raw).ok_or_else(|| self.error(column, "not an integer")),
+            None => Err(self.error(column, "missing required integer")),
+        }
+    }
+
+    /// An integer that may be missing (empty cell or absent column).
+    pub fn opt_int(&self, column: usize) -> Result<Option<i64>> {
+        match self.raw(column) {
+            None | Some(b"") => Ok(None),
+            Some(raw) => parse_i64(raw)
+                .map(Some)
+                .ok_or_else(|| self.error(column, "not an integer")),
+        }
+    }
+
+    /// A float that may be missing. Accepts integers and Python's float text.
+    pub fn opt_float(&self, column: usize) -> Result<Option<f64>> {
+        match self.raw(column) {
+            None | Some(b"") => Ok(None),
+            Some(raw) => std::str::from_utf8(raw)
+                .ok()
+                .and_then(|s| s.parse::<f64>().ok())
+                .filter(|v| !v.is_nan())
+                .map(Some)
+                .ok_or_else(|| self.error(column, "not a number")),
+        }
+    }
+
+    /// A 0/1 flag; an empty cell or absent column reads as false.
+    pub fn flag(&self, column: usize) -> Result<bool> {
+        match self.raw(column) {
+            None | Some(b"") | Some(b"0") => Ok(false),
+            Some(b"1") => Ok(true),
+            Some(_) => Err(self.error(column, "expected 0 or 1")),
+        }
+    }
+
+    /// A named value of an enumeration; missing when empty.
+    pub fn opt_enum<T: FromStr>(&self, column: usize) -> Result<Option<T>>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.opt_text(column)? {
+            None => Ok(None),
+            Some(text) => text
+                .parse()
+                .map(Some)
+                .map_err(|e: T::Err| self.error(column, &e.to_string())),
+        }
+    }
+
+    /// A required named value of an enumeration.
+    pub fn req_enum<T: FromStr>(&self, column: usize) -> Result<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.opt_enum(column)?
+            .ok_or_else(|| self.error(column, "missing required value"))
+    }
+}
+
+/// Parses a decimal integer (optional leading `-`) without allocating.
+pub(crate) fn parse_i64(raw: &[u8]) -> Option<i64> {
+    let (negative, digits) = match raw.first() {
+        Some(b'-') => (true, &raw[1..]),
+        Some(b'+') => (false, &raw[1..]),
+        _ => (false, raw),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    // Accumulate towards the sign so that i64::MIN parses too.
+    let mut value: i64 = 0;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        value = value.checked_mul(10)?;
+        value = if negative {
+            value.checked_sub(d as i64)?
+        } else {
+            value.checked_add(d as i64)?
+        };
+    }
+    Some(value)
+}
+
+/// Reads every row of a (possibly quoted) TSV file with the `csv` crate, calling `each` with
+/// the row. For files with free text (notes); ratings have a faster reader.
+pub(crate) fn for_each_row(
+    path: &Path,
+    options: &ReadOptions,
+    specs: &[ColumnSpec],
+    mut each: impl FnMut(&Row<'_, '_>) -> Result<()>,
+) -> Result<()> {
+    let input = crate::source::open(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(input);
+    let mut record = csv::ByteRecord::new();
+    let mut layout: Option<Layout> = None;
+    loop {
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| csv_error(path, e))?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if layout.is_none() {
+            let header: Vec<&[u8]> = record.iter().collect();
+            let first = if options.headers {
+                Layout::from_header(path, specs, &header)?
+            } else {
+                Layout::positional(path, specs, header.len())?
+            };
+            layout = Some(first);
+            if options.headers {
+                continue;
+            }
+        }
+        let layout = layout.as_ref().expect("layout set above");
+        let mut fields: Vec<&[u8]> = record.iter().collect();
+        // A trailing carriage return (CRLF line ends) belongs to no field.
+        if let Some(last) = fields.last_mut() {
+            if last.ends_with(b"\r") {
+                *last = &last[..last.len() - 1];
+            }
+        }
+        if fields.len() == 1 && fields[0].is_empty() {
+            continue; // blank line
+        }
+        if fields.len() != layout.width() {
+            return Err(FormatError::Ragged {
+                path: path.to_path_buf(),
+                line,
+                expected: layout.width(),
+                found: fields.len(),
+            });
+        }
+        each(&Row {
+            layout,
+            fields: &fields,
+            line,
+        })?;
+    }
+    if layout.is_none() {
+        return Err(FormatError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+fn csv_error(path: &Path, error: csv::Error) -> FormatError {
+    let line = error.position().map_or(0, |p| p.line());
+    match error.into_kind() {
+        csv::ErrorKind::Io(e) => FormatError::io(path, e),
+        other => FormatError::Malformed {
+            path: path.to_path_buf(),
+            line,
+            message: format!("{other:?}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn integers_parse_like_std(value in any::<i64>()) {
+            prop_assert_eq!(parse_i64(value.to_string().as_bytes()), Some(value));
+        }
+
+        #[test]
+        fn garbage_never_panics(raw in proptest::collection::vec(any::<u8>(), 0..24)) {
+            let ours = parse_i64(&raw);
+            let std = std::str::from_utf8(&raw).ok().and_then(|s| s.parse::<i64>().ok());
+            prop_assert_eq!(ours, std);
+        }
+    }
+}
