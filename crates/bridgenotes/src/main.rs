@@ -1,1 +1,23 @@
-fn main() {}
+//! The `bridgenotes` command: a thin shell over the library crates.
+
+mod cli;
+mod demo;
+mod load;
+mod progress;
+mod score;
+mod synth;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    progress::init_logging(cli.quiet());
+    if let Some(threads) = cli.threads() {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
+    }
+    match cli.command {
+        cli::Command::Score(args) => score::run(&args),
+        cli::Command::Synth(args) => synth::run(&args),
+        cli::Command::Demo(args) => demo::run(&args),
+    }
+}

@@ -6,6 +6,7 @@
 //! `bridgenotes-format` or a database, hand it to the engine, and write what it returns.
 
 pub mod enrollment;
+pub mod mf;
 pub mod history;
 pub mod note;
 pub mod rating;

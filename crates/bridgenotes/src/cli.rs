@@ -1,0 +1,127 @@
+//! Command-line arguments. `score` accepts the reference scorer's `main.py` flags so that
+//! bridgenotes can replace it in existing scripts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "bridgenotes", version, about = "Community Notes: scorer, synthetic communities and demo")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    pub fn quiet(&self) -> bool {
+        match &self.command {
+            Command::Score(a) => a.common.quiet,
+            Command::Synth(a) => a.common.quiet,
+            Command::Demo(a) => a.common.quiet,
+        }
+    }
+
+    pub fn threads(&self) -> Option<usize> {
+        match &self.command {
+            Command::Score(a) => a.common.threads,
+            Command::Synth(a) => a.common.threads,
+            Command::Demo(a) => a.common.threads,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Score a public data download (notes, ratings, status history, enrollment).
+    Score(ScoreArgs),
+    /// Write a synthetic polarized community in the public download format.
+    Synth(SynthArgs),
+    /// Synthesize a small community and score it: the quickest look at bridgenotes.
+    Demo(DemoArgs),
+}
+
+/// Flags every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// Worker threads (default: one per core). Results do not depend on it.
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// No progress display, warnings and errors only.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// Notes file (.tsv or .tsv.gz).
+    #[arg(short = 'n', long)]
+    pub notes: PathBuf,
+    /// Ratings file, or a directory of ratings part files.
+    #[arg(short = 'r', long)]
+    pub ratings: PathBuf,
+    /// Note status history file.
+    #[arg(short = 's', long)]
+    pub status: PathBuf,
+    /// User enrollment file.
+    #[arg(short = 'e', long)]
+    pub enrollment: PathBuf,
+    /// Output directory.
+    #[arg(short = 'o', long)]
+    pub outdir: PathBuf,
+    /// The scoring time ("now"), in milliseconds since the epoch. Default: the clock.
+    #[arg(long)]
+    pub epoch_millis: Option<f64>,
+    /// Seed for random initialization.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Input files have a header line (default).
+    #[arg(long, overrides_with = "noheaders")]
+    pub headers: bool,
+    /// Input files have no header line: columns in public order.
+    #[arg(long)]
+    pub noheaders: bool,
+    /// Run pseudo-rater uncertainty refits (default).
+    #[arg(long, overrides_with = "nopseudoraters")]
+    pub pseudoraters: bool,
+    /// Skip pseudo-rater refits.
+    #[arg(long)]
+    pub nopseudoraters: bool,
+    /// Comma-separated scorer names to run (default: all implemented).
+    #[arg(long, value_delimiter = ',')]
+    pub scorers: Vec<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct SynthArgs {
+    /// Number of notes.
+    #[arg(long, default_value_t = 1000)]
+    pub notes: usize,
+    /// Number of raters.
+    #[arg(long, default_value_t = 300)]
+    pub raters: usize,
+    /// Number of ratings (default: 20 per note).
+    #[arg(long)]
+    pub ratings: Option<usize>,
+    /// Random seed; the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The dataset's "now", in milliseconds since the epoch.
+    #[arg(long, default_value_t = 1_795_132_800_000)]
+    pub epoch_millis: i64,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Where to write the demo community and its scores.
+    #[arg(long, default_value = "bridgenotes-demo")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+}

@@ -1,0 +1,49 @@
+//! Loading the four scorer inputs, with a progress display.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use bridgenotes_engine::{Enrollment, Note, Ratings, StatusHistoryRow};
+use bridgenotes_format::{enrollment, history, notes, ratings, ReadOptions};
+
+use crate::progress;
+
+/// The scorer's inputs as read from disk.
+pub struct Inputs {
+    pub notes: Vec<Note>,
+    pub ratings: Ratings,
+    pub status_history: Vec<StatusHistoryRow>,
+    pub enrollment: Vec<Enrollment>,
+}
+
+/// Paths of the four inputs.
+pub struct InputPaths<'a> {
+    pub notes: &'a Path,
+    pub ratings: &'a Path,
+    pub status: &'a Path,
+    pub enrollment: &'a Path,
+}
+
+pub fn load(paths: &InputPaths<'_>, options: &ReadOptions, quiet: bool) -> anyhow::Result<Inputs> {
+    let started = Instant::now();
+    let notes = notes::read_notes(paths.notes, options).context("reading notes")?;
+    let status_history =
+        history::read_status_history(paths.status, options).context("reading note status history")?;
+    let enrollment =
+        enrollment::read_enrollment(paths.enrollment, options).context("reading user enrollment")?;
+    let bar = progress::counter(quiet, "ratings", "ratings");
+    let ratings = ratings::read_ratings_with_progress(paths.ratings, options, &|n| bar.set_position(n))
+        .context("reading ratings")?;
+    bar.finish_and_clear();
+    tracing::info!(
+        notes = notes.len(),
+        ratings = ratings.len(),
+        raters = ratings.rater_ids.len(),
+        status_history = status_history.len(),
+        enrollment = enrollment.len(),
+        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "inputs read"
+    );
+    Ok(Inputs { notes, ratings, status_history, enrollment })
+}

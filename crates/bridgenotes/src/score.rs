@@ -1,0 +1,23 @@
+//! `bridgenotes score`.
+
+use anyhow::bail;
+use bridgenotes_format::ReadOptions;
+
+use crate::cli::ScoreArgs;
+use crate::load::{load, InputPaths};
+
+pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
+    let options = ReadOptions { headers: !args.noheaders, keep_unused_columns: false };
+    let paths = InputPaths {
+        notes: &args.notes,
+        ratings: &args.ratings,
+        status: &args.status,
+        enrollment: &args.enrollment,
+    };
+    let _inputs = load(&paths, &options, args.common.quiet)?;
+    bail!(
+        "the inputs are valid, but the reference scoring pipeline is not implemented yet \
+         (see README.md, \"Status\"); no output was written to {}",
+        args.outdir.display()
+    )
+}

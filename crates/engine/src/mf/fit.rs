@@ -1,0 +1,416 @@
+//! The alternating exact-update solver.
+
+use rayon::prelude::*;
+
+use super::{RatingMatrix, ValidMfParams};
+
+/// Fitted (or initial) parameters: one entry per note row and per rater row of the matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Factors {
+    pub global_intercept: f64,
+    pub note_intercept: Vec<f64>,
+    pub note_factor: Vec<f64>,
+    pub rater_intercept: Vec<f64>,
+    pub rater_factor: Vec<f64>,
+}
+
+impl Factors {
+    /// All parameters zero.
+    pub fn zeros(notes: usize, raters: usize) -> Self {
+        Factors {
+            global_intercept: 0.0,
+            note_intercept: vec![0.0; notes],
+            note_factor: vec![0.0; notes],
+            rater_intercept: vec![0.0; raters],
+            rater_factor: vec![0.0; raters],
+        }
+    }
+
+    /// The reference's sign convention (`_flip_factors_for_identification`): factors are
+    /// negated unless at least half of the raters with a non-zero factor have a negative one.
+    pub fn identify_sign(&mut self) {
+        let nonzero = self.rater_factor.iter().filter(|f| **f != 0.0).count();
+        let negative = self.rater_factor.iter().filter(|f| **f < 0.0).count();
+        if nonzero > 0 && (negative as f64) / (nonzero as f64) < 0.5 {
+            self.note_factor.iter_mut().for_each(|f| *f = -*f);
+            self.rater_factor.iter_mut().for_each(|f| *f = -*f);
+        }
+    }
+}
+
+/// Which parameter blocks stay at their initial values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Frozen {
+    pub raters: bool,
+    pub global_intercept: bool,
+}
+
+/// How a fit went.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FitReport {
+    /// Alternating passes run (each updates every unfrozen block once).
+    pub passes: usize,
+    /// Final regularized loss, as the reference defines it.
+    pub loss: f64,
+    /// Final mean squared error over the ratings (the reference's "train error").
+    pub mse: f64,
+}
+
+const CHUNK: usize = 4096;
+
+/// Penalty multipliers after scaling the loss by the number of ratings N.
+struct Penalties {
+    note_intercept: f64,
+    note_factor: f64,
+    rater_intercept: f64,
+    rater_factor: f64,
+    global: f64,
+}
+
+fn penalties(matrix: &RatingMatrix, params: &ValidMfParams) -> Penalties {
+    let p = params.get();
+    let n = matrix.len() as f64;
+    let note_rows = match p.rating_per_note_loss_ratio {
+        Some(ratio) => n / ratio,
+        None => matrix.notes().max(1) as f64,
+    };
+    let rater_rows = matrix.raters().max(1) as f64;
+    Penalties {
+        note_intercept: p.note_intercept_lambda * n / note_rows,
+        note_factor: p.note_factor_lambda * n / note_rows,
+        rater_intercept: p.rater_intercept_lambda * n / rater_rows,
+        rater_factor: p.rater_factor_lambda * n / rater_rows,
+        global: if p.use_global_intercept { p.global_intercept_lambda * n } else { 0.0 },
+    }
+}
+
+/// Solves min Σ (e_k − i − x_k f)² + a i² + b f² for (i, f); keeps `current` if singular.
+fn solve_block(
+    count: usize,
+    sum_x: f64,
+    sum_xx: f64,
+    sum_e: f64,
+    sum_ex: f64,
+    a: f64,
+    b: f64,
+    current: (f64, f64),
+) -> (f64, f64) {
+    let s0 = count as f64 + a;
+    let s2 = sum_xx + b;
+    let det = s0 * s2 - sum_x * sum_x;
+    if det.abs() < 1e-300 {
+        return current;
+    }
+    ((sum_e * s2 - sum_ex * sum_x) / det, (s0 * sum_ex - sum_x * sum_e) / det)
+}
+
+fn update_notes(matrix: &RatingMatrix, f: &mut Factors, pen: &Penalties) {
+    let mu = f.global_intercept;
+    let (ri, rf) = (&f.rater_intercept, &f.rater_factor);
+    f.note_intercept
+        .par_iter_mut()
+        .zip(f.note_factor.par_iter_mut())
+        .enumerate()
+        .with_min_len(CHUNK)
+        .for_each(|(n, (i_n, f_n))| {
+            let (raters, values) = matrix.note_ratings(n);
+            let (mut sx, mut sxx, mut se, mut sex) = (0.0, 0.0, 0.0, 0.0);
+            for (&u, &r) in raters.iter().zip(values) {
+                let x = rf[u as usize];
+                let e = r as f64 - mu - ri[u as usize];
+                sx += x;
+                sxx += x * x;
+                se += e;
+                sex += e * x;
+            }
+            let (i, fac) = solve_block(
+                raters.len(),
+                sx,
+                sxx,
+                se,
+                sex,
+                pen.note_intercept,
+                pen.note_factor,
+                (*i_n, *f_n),
+            );
+            *i_n = i;
+            *f_n = fac;
+        });
+}
+
+fn update_raters(matrix: &RatingMatrix, f: &mut Factors, pen: &Penalties) {
+    let mu = f.global_intercept;
+    let (ni, nf) = (&f.note_intercept, &f.note_factor);
+    f.rater_intercept
+        .par_iter_mut()
+        .zip(f.rater_factor.par_iter_mut())
+        .enumerate()
+        .with_min_len(CHUNK)
+        .for_each(|(u, (i_u, f_u))| {
+            let (notes, values) = matrix.rater_ratings(u);
+            let (mut sx, mut sxx, mut se, mut sex) = (0.0, 0.0, 0.0, 0.0);
+            for (&n, &r) in notes.iter().zip(values) {
+                let x = nf[n as usize];
+                let e = r as f64 - mu - ni[n as usize];
+                sx += x;
+                sxx += x * x;
+                se += e;
+                sex += e * x;
+            }
+            let (i, fac) = solve_block(
+                notes.len(),
+                sx,
+                sxx,
+                se,
+                sex,
+                pen.rater_intercept,
+                pen.rater_factor,
+                (*i_u, *f_u),
+            );
+            *i_u = i;
+            *f_u = fac;
+        });
+}
+
+/// Σ over ratings of `term(residual without μ)`, summed in fixed chunk order so the result
+/// does not depend on the thread count.
+fn sum_over_ratings(matrix: &RatingMatrix, f: &Factors, term: impl Fn(f64) -> f64 + Sync) -> f64 {
+    let partials: Vec<f64> = (0..matrix.notes())
+        .into_par_iter()
+        .chunks(CHUNK)
+        .map(|notes| {
+            let mut sum = 0.0;
+            for n in notes {
+                let (raters, values) = matrix.note_ratings(n);
+                for (&u, &r) in raters.iter().zip(values) {
+                    let u = u as usize;
+                    let pred = f.rater_intercept[u]
+                        + f.note_intercept[n]
+                        + f.rater_factor[u] * f.note_factor[n];
+                    sum += term(r as f64 - pred);
+                }
+            }
+            sum
+        })
+        .collect();
+    partials.iter().sum()
+}
+
+fn update_global(matrix: &RatingMatrix, f: &mut Factors, pen: &Penalties) {
+    let n = matrix.len() as f64;
+    if n == 0.0 {
+        return;
+    }
+    let residual = sum_over_ratings(matrix, f, |x| x);
+    f.global_intercept = residual / (n + pen.global);
+}
+
+/// The reference's regularized loss and the plain mean squared error.
+pub fn loss(matrix: &RatingMatrix, params: &ValidMfParams, f: &Factors) -> (f64, f64) {
+    let n = matrix.len() as f64;
+    if n == 0.0 {
+        return (0.0, 0.0);
+    }
+    let mu = f.global_intercept;
+    let mse = sum_over_ratings(matrix, f, |x| (x - mu) * (x - mu)) / n;
+    let pen = penalties(matrix, params);
+    let sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>();
+    let reg = (pen.note_intercept * sq(&f.note_intercept)
+        + pen.note_factor * sq(&f.note_factor)
+        + pen.rater_intercept * sq(&f.rater_intercept)
+        + pen.rater_factor * sq(&f.rater_factor)
+        + pen.global * mu * mu)
+        / n;
+    (mse + reg, mse)
+}
+
+/// Fits the model to `matrix` from `init`, updating every block not `frozen` until the loss
+/// stops improving by more than the tolerance.
+///
+/// # Panics
+/// If `init` does not have one entry per note row and rater row of `matrix`.
+pub fn fit(
+    matrix: &RatingMatrix,
+    params: &ValidMfParams,
+    init: Factors,
+    frozen: Frozen,
+) -> (Factors, FitReport) {
+    assert_eq!(init.note_intercept.len(), matrix.notes(), "one note intercept per note row");
+    assert_eq!(init.note_factor.len(), matrix.notes(), "one note factor per note row");
+    assert_eq!(init.rater_intercept.len(), matrix.raters(), "one rater intercept per rater row");
+    assert_eq!(init.rater_factor.len(), matrix.raters(), "one rater factor per rater row");
+    let p = params.get();
+    let pen = penalties(matrix, params);
+    let mut f = init;
+    if !p.use_global_intercept {
+        f.global_intercept = 0.0;
+    }
+    let (mut current, _) = loss(matrix, params, &f);
+    let mut passes = 0;
+    while passes < p.max_passes {
+        update_notes(matrix, &mut f, &pen);
+        if !frozen.raters {
+            update_raters(matrix, &mut f, &pen);
+        }
+        if p.use_global_intercept && !frozen.global_intercept {
+            update_global(matrix, &mut f, &pen);
+        }
+        passes += 1;
+        let (next, _) = loss(matrix, params, &f);
+        let change = current - next;
+        current = next;
+        if change.abs() <= p.tolerance || (frozen.raters && frozen.global_intercept) {
+            break;
+        }
+    }
+    let (loss, mse) = loss(matrix, params, &f);
+    (f, FitReport { passes, loss, mse })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mf::MfParams;
+    use proptest::prelude::*;
+
+    /// A small random problem: `notes` × `raters` with roughly `density` of cells rated.
+    fn problem(seed: u64, notes: usize, raters: usize, density: f64) -> RatingMatrix {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut ns, mut us, mut vs) = (Vec::new(), Vec::new(), Vec::new());
+        let viewpoint: Vec<f64> = (0..raters).map(|_| next() * 2.0 - 1.0).collect();
+        let slant: Vec<f64> = (0..notes).map(|_| next() * 2.0 - 1.0).collect();
+        for n in 0..notes {
+            for u in 0..raters {
+                if next() < density {
+                    let p = 0.5 + 0.4 * viewpoint[u] * slant[n];
+                    let v = if next() < p { 1.0 } else if next() < 0.2 { 0.5 } else { 0.0 };
+                    ns.push(n as u32);
+                    us.push(u as u32);
+                    vs.push(v);
+                }
+            }
+        }
+        RatingMatrix::new(notes, raters, &ns, &us, &vs)
+    }
+
+    fn small_init(notes: usize, raters: usize) -> Factors {
+        let mut f = Factors::zeros(notes, raters);
+        for (k, x) in f.rater_factor.iter_mut().enumerate() {
+            *x = ((k * 7919) % 13) as f64 / 13.0 - 0.5;
+        }
+        for (k, x) in f.note_factor.iter_mut().enumerate() {
+            *x = ((k * 104729) % 11) as f64 / 11.0 - 0.5;
+        }
+        f
+    }
+
+    /// Numerical gradient of the loss at `f` in the coordinate chosen by `pick`.
+    fn numeric_gradient(
+        m: &RatingMatrix,
+        p: &ValidMfParams,
+        f: &Factors,
+        pick: impl Fn(&mut Factors) -> &mut f64,
+    ) -> f64 {
+        let h = 1e-6;
+        let mut plus = f.clone();
+        *pick(&mut plus) += h;
+        let mut minus = f.clone();
+        *pick(&mut minus) -= h;
+        (loss(m, p, &plus).0 - loss(m, p, &minus).0) / (2.0 * h)
+    }
+
+    #[test]
+    fn converges_to_a_stationary_point() {
+        let m = problem(3, 40, 60, 0.3);
+        let params = MfParams::default().validate().unwrap();
+        let (f, report) = fit(&m, &params, small_init(40, 60), Frozen::default());
+        assert!(report.passes < 2000, "did not converge: {report:?}");
+        for k in [0, 7, 39] {
+            let g = numeric_gradient(&m, &params, &f, |f| &mut f.note_intercept[k]);
+            assert!(g.abs() < 1e-5, "note intercept gradient {g}");
+            let g = numeric_gradient(&m, &params, &f, |f| &mut f.note_factor[k]);
+            assert!(g.abs() < 1e-5, "note factor gradient {g}");
+        }
+        for k in [0, 30, 59] {
+            let g = numeric_gradient(&m, &params, &f, |f| &mut f.rater_factor[k]);
+            assert!(g.abs() < 1e-5, "rater factor gradient {g}");
+        }
+        let g = numeric_gradient(&m, &params, &f, |f| &mut f.global_intercept);
+        assert!(g.abs() < 1e-5, "global gradient {g}");
+        // The factor captures the planted viewpoint structure.
+        assert!(report.mse < loss(&m, &params, &Factors::zeros(40, 60)).1);
+    }
+
+    #[test]
+    fn frozen_raters_need_one_exact_pass() {
+        let m = problem(5, 30, 50, 0.3);
+        let params = MfParams::default().validate().unwrap();
+        let (full, _) = fit(&m, &params, small_init(30, 50), Frozen::default());
+        let mut start = full.clone();
+        start.note_intercept.iter_mut().for_each(|x| *x = 0.3);
+        start.note_factor.iter_mut().for_each(|x| *x = -0.2);
+        let frozen = Frozen { raters: true, global_intercept: true };
+        let (refit, report) = fit(&m, &params, start, frozen);
+        assert_eq!(report.passes, 1);
+        assert_eq!(refit.rater_factor, full.rater_factor);
+        for n in 0..30 {
+            assert!((refit.note_intercept[n] - full.note_intercept[n]).abs() < 1e-5);
+            let g = numeric_gradient(&m, &params, &refit, |f| &mut f.note_factor[n]);
+            assert!(g.abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn identical_on_one_and_two_threads() {
+        let m = problem(9, 5000, 300, 0.02);
+        let params = MfParams::default().validate().unwrap();
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| fit(&m, &params, small_init(5000, 300), Frozen::default()))
+        };
+        let (a, ra) = run(1);
+        let (b, rb) = run(2);
+        assert_eq!(ra, rb);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn sign_identification_makes_most_raters_negative() {
+        let mut f = Factors::zeros(1, 3);
+        f.rater_factor = vec![0.5, 0.2, -0.1];
+        f.note_factor = vec![0.3];
+        f.identify_sign();
+        assert_eq!(f.rater_factor, vec![-0.5, -0.2, 0.1]);
+        assert_eq!(f.note_factor, vec![-0.3]);
+        f.identify_sign();
+        assert_eq!(f.rater_factor, vec![-0.5, -0.2, 0.1]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn never_increases_the_loss(seed in 0u64..1000, density in 0.05f64..0.6) {
+            let m = problem(seed, 12, 20, density);
+            let params = MfParams { max_passes: 1, ..MfParams::default() }.validate().unwrap();
+            let mut f = small_init(12, 20);
+            let mut previous = loss(&m, &params, &f).0;
+            for _ in 0..20 {
+                let (next, _) = fit(&m, &params, f, Frozen::default());
+                let now = loss(&m, &params, &next).0;
+                prop_assert!(now <= previous + 1e-12, "{} > {}", now, previous);
+                prop_assert!(now.is_finite());
+                previous = now;
+                f = next;
+            }
+        }
+    }
+}
