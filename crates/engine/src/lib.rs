@@ -6,11 +6,13 @@
 //! `bridgenotes-format` or a database, hand it to the engine, and write what it returns.
 
 pub mod enrollment;
-pub mod mf;
+pub mod first_round;
 pub mod history;
+pub mod mf;
 pub mod note;
 pub mod rating;
 pub mod request;
+pub mod rules;
 pub mod status;
 pub mod table;
 

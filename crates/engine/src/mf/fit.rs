@@ -80,7 +80,11 @@ fn penalties(matrix: &RatingMatrix, params: &ValidMfParams) -> Penalties {
         note_factor: p.note_factor_lambda * n / note_rows,
         rater_intercept: p.rater_intercept_lambda * n / rater_rows,
         rater_factor: p.rater_factor_lambda * n / rater_rows,
-        global: if p.use_global_intercept { p.global_intercept_lambda * n } else { 0.0 },
+        global: if p.use_global_intercept {
+            p.global_intercept_lambda * n
+        } else {
+            0.0
+        },
     }
 }
 
@@ -101,7 +105,10 @@ fn solve_block(
     if det.abs() < 1e-300 {
         return current;
     }
-    ((sum_e * s2 - sum_ex * sum_x) / det, (s0 * sum_ex - sum_x * sum_e) / det)
+    (
+        (sum_e * s2 - sum_ex * sum_x) / det,
+        (s0 * sum_ex - sum_x * sum_e) / det,
+    )
 }
 
 fn update_notes(matrix: &RatingMatrix, f: &mut Factors, pen: &Penalties) {
@@ -205,6 +212,93 @@ fn update_global(matrix: &RatingMatrix, f: &mut Factors, pen: &Penalties) {
     f.global_intercept = residual / (n + pen.global);
 }
 
+/// A starting point in the basin of the best rank-1 solution: intercepts from an
+/// intercept-only fit, factors from the leading singular vectors of the residual matrix
+/// (power iteration from `seed_factor`, the starting rater vector). Alternating updates from
+/// an arbitrary start can stall at a worse stationary point; from here they do not.
+pub fn spectral_init(
+    matrix: &RatingMatrix,
+    params: &ValidMfParams,
+    seed_factor: &[f64],
+) -> Factors {
+    assert_eq!(
+        seed_factor.len(),
+        matrix.raters(),
+        "one seed value per rater row"
+    );
+    let pen = penalties(matrix, params);
+    let mut f = Factors::zeros(matrix.notes(), matrix.raters());
+    // Intercepts only: factors stay zero through the block updates.
+    let mut previous = f64::INFINITY;
+    for _ in 0..params.get().max_passes {
+        update_notes(matrix, &mut f, &pen);
+        update_raters(matrix, &mut f, &pen);
+        if params.get().use_global_intercept {
+            update_global(matrix, &mut f, &pen);
+        }
+        let (now, _) = loss(matrix, params, &f);
+        if (previous - now).abs() <= params.get().tolerance {
+            break;
+        }
+        previous = now;
+    }
+    let mu = f.global_intercept;
+    let residual =
+        |n: usize, u: usize, r: f32| r as f64 - mu - f.note_intercept[n] - f.rater_intercept[u];
+    let mut rater_vec = seed_factor.to_vec();
+    let mut note_vec = vec![0.0; matrix.notes()];
+    let mut sigma = 0.0;
+    let normalize = |v: &mut [f64]| {
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|x| *x /= norm);
+        }
+        norm
+    };
+    normalize(&mut rater_vec);
+    for _ in 0..100 {
+        note_vec
+            .par_iter_mut()
+            .enumerate()
+            .with_min_len(CHUNK)
+            .for_each(|(n, out)| {
+                let (raters, values) = matrix.note_ratings(n);
+                *out = raters
+                    .iter()
+                    .zip(values)
+                    .map(|(&u, &r)| residual(n, u as usize, r) * rater_vec[u as usize])
+                    .sum();
+            });
+        normalize(&mut note_vec);
+        rater_vec
+            .par_iter_mut()
+            .enumerate()
+            .with_min_len(CHUNK)
+            .for_each(|(u, out)| {
+                let (notes, values) = matrix.rater_ratings(u);
+                *out = notes
+                    .iter()
+                    .zip(values)
+                    .map(|(&n, &r)| residual(n as usize, u, r) * note_vec[n as usize])
+                    .sum();
+            });
+        sigma = normalize(&mut rater_vec);
+    }
+    // Split the singular value so both sides carry factors of typical size.
+    let scale_notes = (sigma * matrix.notes() as f64 / matrix.len().max(1) as f64).sqrt();
+    let scale_raters = (sigma * matrix.raters() as f64 / matrix.len().max(1) as f64).sqrt();
+    let (notes, raters) = (matrix.notes() as f64, matrix.raters() as f64);
+    f.note_factor = note_vec
+        .iter()
+        .map(|x| x * scale_notes * notes.sqrt())
+        .collect();
+    f.rater_factor = rater_vec
+        .iter()
+        .map(|x| x * scale_raters * raters.sqrt())
+        .collect();
+    f
+}
+
 /// The reference's regularized loss and the plain mean squared error.
 pub fn loss(matrix: &RatingMatrix, params: &ValidMfParams, f: &Factors) -> (f64, f64) {
     let n = matrix.len() as f64;
@@ -235,10 +329,26 @@ pub fn fit(
     init: Factors,
     frozen: Frozen,
 ) -> (Factors, FitReport) {
-    assert_eq!(init.note_intercept.len(), matrix.notes(), "one note intercept per note row");
-    assert_eq!(init.note_factor.len(), matrix.notes(), "one note factor per note row");
-    assert_eq!(init.rater_intercept.len(), matrix.raters(), "one rater intercept per rater row");
-    assert_eq!(init.rater_factor.len(), matrix.raters(), "one rater factor per rater row");
+    assert_eq!(
+        init.note_intercept.len(),
+        matrix.notes(),
+        "one note intercept per note row"
+    );
+    assert_eq!(
+        init.note_factor.len(),
+        matrix.notes(),
+        "one note factor per note row"
+    );
+    assert_eq!(
+        init.rater_intercept.len(),
+        matrix.raters(),
+        "one rater intercept per rater row"
+    );
+    assert_eq!(
+        init.rater_factor.len(),
+        matrix.raters(),
+        "one rater factor per rater row"
+    );
     let p = params.get();
     let pen = penalties(matrix, params);
     let mut f = init;
@@ -289,7 +399,13 @@ mod tests {
             for u in 0..raters {
                 if next() < density {
                     let p = 0.5 + 0.4 * viewpoint[u] * slant[n];
-                    let v = if next() < p { 1.0 } else if next() < 0.2 { 0.5 } else { 0.0 };
+                    let v = if next() < p {
+                        1.0
+                    } else if next() < 0.2 {
+                        0.5
+                    } else {
+                        0.0
+                    };
                     ns.push(n as u32);
                     us.push(u as u32);
                     vs.push(v);
@@ -355,7 +471,10 @@ mod tests {
         let mut start = full.clone();
         start.note_intercept.iter_mut().for_each(|x| *x = 0.3);
         start.note_factor.iter_mut().for_each(|x| *x = -0.2);
-        let frozen = Frozen { raters: true, global_intercept: true };
+        let frozen = Frozen {
+            raters: true,
+            global_intercept: true,
+        };
         let (refit, report) = fit(&m, &params, start, frozen);
         assert_eq!(report.passes, 1);
         assert_eq!(refit.rater_factor, full.rater_factor);

@@ -39,8 +39,14 @@ impl RatingMatrix {
     /// # Panics
     /// If the arrays differ in length or an index is out of range.
     pub fn new(notes: usize, raters: usize, note: &[u32], rater: &[u32], value: &[f32]) -> Self {
-        assert!(note.len() == rater.len() && rater.len() == value.len(), "ragged rating arrays");
-        assert!(note.len() < u32::MAX as usize, "too many ratings for one fit");
+        assert!(
+            note.len() == rater.len() && rater.len() == value.len(),
+            "ragged rating arrays"
+        );
+        assert!(
+            note.len() < u32::MAX as usize,
+            "too many ratings for one fit"
+        );
         let (note_start, note_order) = counting_sort(note, notes);
         let (rater_start, rater_order) = counting_sort(rater, raters);
         RatingMatrix {
@@ -78,12 +84,18 @@ impl RatingMatrix {
     /// Raters and values of the ratings of note `n`.
     pub fn note_ratings(&self, n: usize) -> (&[u32], &[f32]) {
         let range = self.note_start[n]..self.note_start[n + 1];
-        (&self.by_note_rater[range.clone()], &self.by_note_value[range])
+        (
+            &self.by_note_rater[range.clone()],
+            &self.by_note_value[range],
+        )
     }
 
     /// Notes and values of the ratings by rater `u`.
     pub fn rater_ratings(&self, u: usize) -> (&[u32], &[f32]) {
         let range = self.rater_start[u]..self.rater_start[u + 1];
-        (&self.by_rater_note[range.clone()], &self.by_rater_value[range])
+        (
+            &self.by_rater_note[range.clone()],
+            &self.by_rater_value[range],
+        )
     }
 }

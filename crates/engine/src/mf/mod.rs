@@ -17,6 +17,6 @@ mod fit;
 mod matrix;
 mod params;
 
-pub use fit::{fit, Factors, FitReport, Frozen};
+pub use fit::{Factors, FitReport, Frozen, fit, loss, spectral_init};
 pub use matrix::RatingMatrix;
 pub use params::{MfParams, MfParamsError, ValidMfParams};

@@ -102,11 +102,23 @@ mod tests {
     #[test]
     fn rejects_bad_values() {
         assert!(MfParams::default().validate().is_ok());
-        let bad = MfParams { note_intercept_lambda: -1.0, ..MfParams::default() };
-        assert!(matches!(bad.validate(), Err(MfParamsError::NegativeLambda { .. })));
-        let bad = MfParams { rating_per_note_loss_ratio: Some(0.0), ..MfParams::default() };
+        let bad = MfParams {
+            note_intercept_lambda: -1.0,
+            ..MfParams::default()
+        };
+        assert!(matches!(
+            bad.validate(),
+            Err(MfParamsError::NegativeLambda { .. })
+        ));
+        let bad = MfParams {
+            rating_per_note_loss_ratio: Some(0.0),
+            ..MfParams::default()
+        };
         assert_eq!(bad.validate(), Err(MfParamsError::BadRatio(0.0)));
-        let bad = MfParams { max_passes: 0, ..MfParams::default() };
+        let bad = MfParams {
+            max_passes: 0,
+            ..MfParams::default()
+        };
         assert_eq!(bad.validate(), Err(MfParamsError::NoPasses));
     }
 }
