@@ -36,14 +36,6 @@ pub fn load(paths: &InputPaths<'_>, options: &ReadOptions, quiet: bool) -> anyho
     let ratings = ratings::read_ratings_with_progress(paths.ratings, options, &|n| bar.set_position(n))
         .context("reading ratings")?;
     bar.finish_and_clear();
-    tracing::info!(
-        notes = notes.len(),
-        ratings = ratings.len(),
-        raters = ratings.rater_ids.len(),
-        status_history = status_history.len(),
-        enrollment = enrollment.len(),
-        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
-        "inputs read"
-    );
+    tracing::info!(seconds = format!("{:.2}", started.elapsed().as_secs_f64()), "inputs read");
     Ok(Inputs { notes, ratings, status_history, enrollment })
 }

@@ -14,7 +14,15 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         status: &args.status,
         enrollment: &args.enrollment,
     };
-    let _inputs = load(&paths, &options, args.common.quiet)?;
+    let inputs = load(&paths, &options, args.common.quiet)?;
+    tracing::info!(
+        notes = inputs.notes.len(),
+        ratings = inputs.ratings.len(),
+        raters = inputs.ratings.rater_ids.len(),
+        status_history = inputs.status_history.len(),
+        enrollment = inputs.enrollment.len(),
+        "inputs are valid"
+    );
     bail!(
         "the inputs are valid, but the reference scoring pipeline is not implemented yet \
          (see README.md, \"Status\"); no output was written to {}",
