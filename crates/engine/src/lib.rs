@@ -5,11 +5,13 @@
 //! opens no sockets and looks at no clock. Callers (the CLI, the service) load data with
 //! `bridgenotes-format` or a database, hand it to the engine, and write what it returns.
 
+pub mod community;
 pub mod enrollment;
 pub mod first_round;
 pub mod history;
 pub mod mf;
 pub mod note;
+pub mod preprocess;
 pub mod rating;
 pub mod request;
 pub mod rules;
