@@ -16,7 +16,9 @@
 mod fit;
 mod matrix;
 mod params;
+mod pseudo_raters;
 
 pub use fit::{Factors, FitReport, Frozen, fit, loss, spectral_init};
 pub use matrix::RatingMatrix;
 pub use params::{MfParams, MfParamsError, ValidMfParams};
+pub use pseudo_raters::{NoteBounds, pseudo_rater_bounds};
