@@ -12,11 +12,15 @@ pub mod history;
 pub mod mf;
 pub mod note;
 pub mod preprocess;
+pub mod prescoring;
+pub mod pss;
 pub mod rating;
 pub mod request;
 pub mod rules;
+pub mod scorer;
 pub mod status;
 pub mod table;
+pub mod topic;
 
 pub use enrollment::{Enrollment, EnrollmentState};
 pub use history::StatusHistoryRow;

@@ -15,6 +15,7 @@ pub mod error;
 pub mod float;
 pub mod history;
 pub mod notes;
+pub mod prescoring;
 pub mod ratings;
 pub mod requests;
 mod schema;
