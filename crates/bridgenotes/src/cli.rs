@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "bridgenotes", version, about = "Community Notes: scorer, synthetic communities and demo")]
+#[command(
+    name = "bridgenotes",
+    version,
+    about = "Community Notes: scorer, synthetic communities and demo"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use bridgenotes_engine::{Enrollment, Note, Ratings, StatusHistoryRow};
-use bridgenotes_format::{enrollment, history, notes, ratings, ReadOptions};
+use bridgenotes_format::{ReadOptions, enrollment, history, notes, ratings};
 
 use crate::progress;
 
@@ -28,14 +28,23 @@ pub struct InputPaths<'a> {
 pub fn load(paths: &InputPaths<'_>, options: &ReadOptions, quiet: bool) -> anyhow::Result<Inputs> {
     let started = Instant::now();
     let notes = notes::read_notes(paths.notes, options).context("reading notes")?;
-    let status_history =
-        history::read_status_history(paths.status, options).context("reading note status history")?;
-    let enrollment =
-        enrollment::read_enrollment(paths.enrollment, options).context("reading user enrollment")?;
+    let status_history = history::read_status_history(paths.status, options)
+        .context("reading note status history")?;
+    let enrollment = enrollment::read_enrollment(paths.enrollment, options)
+        .context("reading user enrollment")?;
     let bar = progress::counter(quiet, "ratings", "ratings");
-    let ratings = ratings::read_ratings_with_progress(paths.ratings, options, &|n| bar.set_position(n))
-        .context("reading ratings")?;
+    let ratings =
+        ratings::read_ratings_with_progress(paths.ratings, options, &|n| bar.set_position(n))
+            .context("reading ratings")?;
     bar.finish_and_clear();
-    tracing::info!(seconds = format!("{:.2}", started.elapsed().as_secs_f64()), "inputs read");
-    Ok(Inputs { notes, ratings, status_history, enrollment })
+    tracing::info!(
+        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "inputs read"
+    );
+    Ok(Inputs {
+        notes,
+        ratings,
+        status_history,
+        enrollment,
+    })
 }

@@ -13,7 +13,9 @@ fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     progress::init_logging(cli.quiet());
     if let Some(threads) = cli.threads() {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()?;
     }
     match cli.command {
         cli::Command::Score(args) => score::run(&args),

@@ -4,10 +4,13 @@ use anyhow::bail;
 use bridgenotes_format::ReadOptions;
 
 use crate::cli::ScoreArgs;
-use crate::load::{load, InputPaths};
+use crate::load::{InputPaths, load};
 
 pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
-    let options = ReadOptions { headers: !args.noheaders, keep_unused_columns: false };
+    let options = ReadOptions {
+        headers: !args.noheaders,
+        keep_unused_columns: false,
+    };
     let paths = InputPaths {
         notes: &args.notes,
         ratings: &args.ratings,

@@ -12,25 +12,54 @@ fn bridgenotes(args: &[&str]) -> Output {
 }
 
 fn golden(dataset: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden").join(dataset)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/golden")
+        .join(dataset)
 }
 
 fn first_line_gz(path: &Path) -> String {
     let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()).read_to_string(&mut text).unwrap();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
     text.lines().next().unwrap().to_string()
 }
 
-const FILES: [&str; 5] = ["notes", "ratings", "noteStatusHistory", "userEnrollment", "noteRequests"];
+const FILES: [&str; 5] = [
+    "notes",
+    "ratings",
+    "noteStatusHistory",
+    "userEnrollment",
+    "noteRequests",
+];
 
 #[test]
 fn synth_writes_golden_headers_identically_on_one_and_two_threads() {
     let dir = tempfile::tempdir().unwrap();
     let run = |threads: &str, out: &Path| {
         let out = out.to_str().unwrap();
-        let args = ["synth", "--notes", "300", "--raters", "120", "--ratings", "6000", "--seed", "7", "--out", out, "--threads", threads, "--quiet"];
+        let args = [
+            "synth",
+            "--notes",
+            "300",
+            "--raters",
+            "120",
+            "--ratings",
+            "6000",
+            "--seed",
+            "7",
+            "--out",
+            out,
+            "--threads",
+            threads,
+            "--quiet",
+        ];
         let result = bridgenotes(&args);
-        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
     };
     let (one, two) = (dir.path().join("one"), dir.path().join("two"));
     run("1", &one);
@@ -40,7 +69,11 @@ fn synth_writes_golden_headers_identically_on_one_and_two_threads() {
         let a = std::fs::read(one.join(&file)).unwrap();
         let b = std::fs::read(two.join(&file)).unwrap();
         assert!(a == b, "{file} differs between 1 and 2 threads");
-        let header = String::from_utf8_lossy(&a).lines().next().unwrap().to_string();
+        let header = String::from_utf8_lossy(&a)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
         let want = first_line_gz(&golden("tiny-s1").join("input").join(format!("{file}.gz")));
         assert_eq!(header, want, "{file} header");
     }
@@ -49,21 +82,41 @@ fn synth_writes_golden_headers_identically_on_one_and_two_threads() {
 #[test]
 fn synth_rejects_impossible_sizes() {
     let dir = tempfile::tempdir().unwrap();
-    let result = bridgenotes(&["synth", "--notes", "0", "--raters", "10", "--out", dir.path().to_str().unwrap()]);
+    let result = bridgenotes(&[
+        "synth",
+        "--notes",
+        "0",
+        "--raters",
+        "10",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     assert!(!result.status.success());
     assert!(!String::from_utf8_lossy(&result.stderr).is_empty());
 }
 
 fn score_args<'a>(input: &'a Path, out: &'a str, ratings: &'a str) -> Vec<String> {
-    let file = |name: &str| input.join(format!("{name}-00000.tsv.gz")).to_string_lossy().into_owned();
+    let file = |name: &str| {
+        input
+            .join(format!("{name}-00000.tsv.gz"))
+            .to_string_lossy()
+            .into_owned()
+    };
     vec![
-        "score".into(), "--quiet".into(),
-        "-n".into(), file("notes"),
-        "-r".into(), ratings.into(),
-        "-s".into(), file("noteStatusHistory"),
-        "-e".into(), file("userEnrollment"),
-        "-o".into(), out.into(),
-        "--epoch-millis".into(), "1795132800000".into(),
+        "score".into(),
+        "--quiet".into(),
+        "-n".into(),
+        file("notes"),
+        "-r".into(),
+        ratings.into(),
+        "-s".into(),
+        file("noteStatusHistory"),
+        "-e".into(),
+        file("userEnrollment"),
+        "-o".into(),
+        out.into(),
+        "--epoch-millis".into(),
+        "1795132800000".into(),
     ]
 }
 
@@ -78,10 +131,18 @@ fn score_reports_bad_input_with_file_and_line() {
     let input = golden("tiny-s1").join("input");
     let out = dir.path().join("out");
     let args = score_args(&input, out.to_str().unwrap(), bad.to_str().unwrap());
-    let result = Command::new(env!("CARGO_BIN_EXE_bridgenotes")).args(&args).output().unwrap();
+    let result = Command::new(env!("CARGO_BIN_EXE_bridgenotes"))
+        .args(&args)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(!result.status.success());
-    assert!(stderr.contains("ratings.tsv:2") && stderr.contains("createdAtMillis") && stderr.contains("not-a-time"), "{stderr}");
+    assert!(
+        stderr.contains("ratings.tsv:2")
+            && stderr.contains("createdAtMillis")
+            && stderr.contains("not-a-time"),
+        "{stderr}"
+    );
     assert!(!out.exists(), "nothing written on error");
 }
 
@@ -92,7 +153,10 @@ fn score_reads_golden_inputs_and_writes_no_fake_output() {
     let out = dir.path().join("out");
     let ratings = input.join("ratings-00000.tsv.gz");
     let args = score_args(&input, out.to_str().unwrap(), ratings.to_str().unwrap());
-    let result = Command::new(env!("CARGO_BIN_EXE_bridgenotes")).args(&args).output().unwrap();
+    let result = Command::new(env!("CARGO_BIN_EXE_bridgenotes"))
+        .args(&args)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(!result.status.success());
     assert!(stderr.contains("not implemented yet"), "{stderr}");
@@ -105,11 +169,18 @@ fn demo_fits_a_synthetic_community() {
     let out = dir.path().join("demo");
     let result = bridgenotes(&["demo", "--quiet", "--out", out.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     assert!(stdout.contains("core model fit"), "{stdout}");
     let table = std::fs::read_to_string(out.join("core_first_round.tsv")).unwrap();
     let mut lines = table.lines();
-    assert_eq!(lines.next().unwrap(), "noteId\tcoreNoteIntercept\tcoreNoteFactor1\tnumRatings\tprovisionalStatus");
+    assert_eq!(
+        lines.next().unwrap(),
+        "noteId\tcoreNoteIntercept\tcoreNoteFactor1\tnumRatings\tprovisionalStatus"
+    );
     assert!(lines.count() > 100, "most notes are fitted");
     assert!(out.join("input/ratings-00000.tsv").exists());
 }

@@ -18,7 +18,7 @@ use bridgenotes_engine::{HelpfulnessLevel, RatingSource, Ratings};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use crate::schema::{ColumnSpec, Layout, Row, optional, required};
+use crate::schema::{ColumnSpec, Layout, Row, optional, required, strip_carriage_return};
 use crate::write::{push_int, push_public_text, write_lines};
 use crate::{FormatError, ReadOptions, Result};
 
@@ -220,8 +220,7 @@ fn parse_chunk(
 ) -> Result<Ratings> {
     let mut chunk = Chunk::new(keep_unused);
     let mut fields: Vec<&[u8]> = Vec::with_capacity(layout.width() + 1);
-    let mut line = first_line;
-    for mut text in bytes.split(|&b| b == b'\n') {
+    for (line, mut text) in (first_line..).zip(bytes.split(|&b| b == b'\n')) {
         if let Some(stripped) = text.strip_suffix(b"\r") {
             text = stripped;
         }
@@ -242,7 +241,6 @@ fn parse_chunk(
                 line,
             })?);
         }
-        line += 1;
     }
     Ok(chunk.ratings)
 }
@@ -422,11 +420,7 @@ fn read_quoted(
         }
         let line = record.position().map_or(0, |p| p.line()) + first_line - 1;
         let mut fields: Vec<&[u8]> = record.iter().collect();
-        if let Some(last) = fields.last_mut() {
-            if let Some(stripped) = last.strip_suffix(b"\r") {
-                *last = stripped;
-            }
-        }
+        strip_carriage_return(&mut fields);
         if fields.len() == 1 && fields[0].is_empty() {
             continue;
         }
@@ -460,7 +454,7 @@ fn read_quoted(
             },
             suggestion_id: p.suggestion_id,
         });
-        if builder.len() % (1 << 20) == 0 {
+        if builder.len().is_multiple_of(1 << 20) {
             progress(builder.len() as u64);
         }
     }

@@ -186,9 +186,8 @@ impl<'a> Row<'_, 'a> {
     /// A required integer.
     pub fn int(&self, column: usize) -> Result<i64> {
         match self.raw(column) {
-            Some(raw) if raw.is_empty() => Err(self.error(column, "missing required integer")),
+            None | Some(b"") => Err(self.error(column, "missing required integer")),
             Some(raw) => parse_i64(raw).ok_or_else(|| self.error(column, "not an integer")),
-            None => Err(self.error(column, "missing required integer")),
         }
     }
 
@@ -314,12 +313,7 @@ pub(crate) fn for_each_row(
         }
         let layout = layout.as_ref().expect("layout set above");
         let mut fields: Vec<&[u8]> = record.iter().collect();
-        // A trailing carriage return (CRLF line ends) belongs to no field.
-        if let Some(last) = fields.last_mut() {
-            if last.ends_with(b"\r") {
-                *last = &last[..last.len() - 1];
-            }
-        }
+        strip_carriage_return(&mut fields);
         if fields.len() == 1 && fields[0].is_empty() {
             continue; // blank line
         }
@@ -343,6 +337,15 @@ pub(crate) fn for_each_row(
         });
     }
     Ok(())
+}
+
+/// Drops the carriage return of a CRLF line end from the last field of a record.
+pub(crate) fn strip_carriage_return(fields: &mut [&[u8]]) {
+    if let Some(last) = fields.last_mut()
+        && let Some(stripped) = last.strip_suffix(b"\r")
+    {
+        *last = stripped;
+    }
 }
 
 fn csv_error(path: &Path, error: csv::Error) -> FormatError {

@@ -40,6 +40,13 @@ impl AtomicFile {
             .tempfile_in(dir)
             .map_err(|e| FormatError::io(target, e))?;
         let (file, temp) = temp.into_parts();
+        // Temporary files are private (0600); the finished file is an ordinary one.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(|e| FormatError::io(target, e))?;
+        }
         let buffered = BufWriter::with_capacity(1 << 20, file);
         let sink = if name.ends_with(".gz") {
             Sink::Gzip(flate2::write::GzEncoder::new(
