@@ -8,6 +8,7 @@
 pub mod community;
 pub mod enrollment;
 pub mod first_round;
+pub mod helpfulness;
 pub mod history;
 pub mod mf;
 pub mod note;
