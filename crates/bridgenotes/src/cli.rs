@@ -22,6 +22,7 @@ impl Cli {
             Command::Score(a) => a.common.quiet,
             Command::Synth(a) => a.common.quiet,
             Command::Demo(a) => a.common.quiet,
+            Command::BenchParse(a) => a.common.quiet,
         }
     }
 
@@ -30,6 +31,7 @@ impl Cli {
             Command::Score(a) => a.common.threads,
             Command::Synth(a) => a.common.threads,
             Command::Demo(a) => a.common.threads,
+            Command::BenchParse(a) => a.common.threads,
         }
     }
 }
@@ -42,6 +44,8 @@ pub enum Command {
     Synth(SynthArgs),
     /// Synthesize a small community and score it: the quickest look at bridgenotes.
     Demo(DemoArgs),
+    /// Benchmark: parse a ratings file and compare with a plain streaming pass over it.
+    BenchParse(BenchParseArgs),
 }
 
 /// Flags every command takes.
@@ -126,6 +130,14 @@ pub struct DemoArgs {
     /// Where to write the demo community and its scores.
     #[arg(long, default_value = "bridgenotes-demo")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchParseArgs {
+    /// Ratings file or directory (plain or gzipped).
+    pub ratings: PathBuf,
     #[command(flatten)]
     pub common: Common,
 }

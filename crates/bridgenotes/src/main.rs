@@ -1,5 +1,6 @@
 //! The `bridgenotes` command: a thin shell over the library crates.
 
+mod bench;
 mod cli;
 mod demo;
 mod load;
@@ -21,5 +22,6 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Score(args) => score::run(&args),
         cli::Command::Synth(args) => synth::run(&args),
         cli::Command::Demo(args) => demo::run(&args),
+        cli::Command::BenchParse(args) => bench::parse(&args),
     }
 }

@@ -215,12 +215,61 @@ impl Ratings {
     }
 }
 
+/// Marks a chunk-local index in [`RatingsBuilder::append_partially_interned`].
+pub const LOCAL: u32 = 1 << 31;
+
 /// Builds [`Ratings`] row by row, interning note and rater ids.
 #[derive(Debug, Default)]
 pub struct RatingsBuilder {
     ratings: Ratings,
     note_index: rustc_hash::FxHashMap<i64, u32>,
-    rater_index: rustc_hash::FxHashMap<String, u32>,
+    rater_index: RaterIndex,
+}
+
+/// Rater id → index. Ids of up to 64 bytes (all public ids are 64 hex digits) are stored
+/// inline in the table, so a lookup compares bytes in the bucket it lands on instead of
+/// chasing a pointer to a heap string: this lookup runs once per rating.
+#[derive(Debug, Default)]
+struct RaterIndex {
+    short: rustc_hash::FxHashMap<ShortId, u32>,
+    long: rustc_hash::FxHashMap<String, u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ShortId {
+    len: u8,
+    bytes: [u8; 64],
+}
+
+impl ShortId {
+    fn new(id: &str) -> Option<ShortId> {
+        let raw = id.as_bytes();
+        if raw.len() > 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 64];
+        bytes[..raw.len()].copy_from_slice(raw);
+        Some(ShortId {
+            len: raw.len() as u8,
+            bytes,
+        })
+    }
+}
+
+impl RaterIndex {
+    fn get(&self, id: &str) -> Option<u32> {
+        match ShortId::new(id) {
+            Some(key) => self.short.get(&key).copied(),
+            None => self.long.get(id).copied(),
+        }
+    }
+
+    fn insert(&mut self, id: &str, index: u32) {
+        match ShortId::new(id) {
+            Some(key) => self.short.insert(key, index),
+            None => self.long.insert(id.to_string(), index),
+        };
+    }
 }
 
 impl From<Ratings> for RatingsBuilder {
@@ -231,12 +280,10 @@ impl From<Ratings> for RatingsBuilder {
             .enumerate()
             .map(|(i, &id)| (id, i as u32))
             .collect();
-        let rater_index = ratings
-            .rater_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.clone(), i as u32))
-            .collect();
+        let mut rater_index = RaterIndex::default();
+        for (i, id) in ratings.rater_ids.iter().enumerate() {
+            rater_index.insert(id, i as u32);
+        }
         RatingsBuilder {
             ratings,
             note_index,
@@ -264,12 +311,12 @@ impl RatingsBuilder {
 
     /// Index of `rater` in the rater table, interning it if new.
     pub fn intern_rater(&mut self, rater: &str) -> u32 {
-        if let Some(&index) = self.rater_index.get(rater) {
+        if let Some(index) = self.rater_index.get(rater) {
             return index;
         }
         let index = self.ratings.rater_ids.len() as u32;
         self.ratings.rater_ids.push(rater.to_string());
-        self.rater_index.insert(rater.to_string(), index);
+        self.rater_index.insert(rater, index);
         index
     }
 
@@ -299,9 +346,56 @@ impl RatingsBuilder {
         }
     }
 
+    /// Index of `note_id` if already interned.
+    pub fn find_note(&self, note_id: i64) -> Option<u32> {
+        self.note_index.get(&note_id).copied()
+    }
+
+    /// Index of `rater` if already interned.
+    pub fn find_rater(&self, rater: &str) -> Option<u32> {
+        self.rater_index.get(rater)
+    }
+
+    /// Appends a chunk whose note and rater indices are already this builder's, except those
+    /// with the [`LOCAL`] bit set: these index the chunk's own `note_ids` / `rater_ids`, which
+    /// are interned here in order. Lets parallel readers resolve known ids without a lock and
+    /// leave only new ids to this sequential step.
+    pub fn append_partially_interned(&mut self, chunk: Ratings) {
+        let note_map: Vec<u32> = chunk
+            .note_ids
+            .iter()
+            .map(|&id| self.intern_note(id))
+            .collect();
+        let rater_map: Vec<u32> = chunk
+            .rater_ids
+            .iter()
+            .map(|id| self.intern_rater(id))
+            .collect();
+        let resolve = |index: u32, map: &[u32]| {
+            if index & LOCAL != 0 {
+                map[(index & !LOCAL) as usize]
+            } else {
+                index
+            }
+        };
+        let note: Vec<u32> = chunk.note.iter().map(|&n| resolve(n, &note_map)).collect();
+        let rater: Vec<u32> = chunk
+            .rater
+            .iter()
+            .map(|&u| resolve(u, &rater_map))
+            .collect();
+        let resolved = Ratings {
+            note_ids: Vec::new(),
+            rater_ids: Vec::new(),
+            note,
+            rater,
+            ..chunk
+        };
+        self.extend_columns(resolved);
+    }
+
     /// Appends every rating of `other` (bulk, column by column).
     pub fn append(&mut self, other: Ratings) {
-        let offset = self.ratings.note.len() as u32;
         let note_map: Vec<u32> = other
             .note_ids
             .iter()
@@ -312,11 +406,23 @@ impl RatingsBuilder {
             .iter()
             .map(|id| self.intern_rater(id))
             .collect();
+        let note = other.note.iter().map(|&n| note_map[n as usize]).collect();
+        let rater = other.rater.iter().map(|&n| rater_map[n as usize]).collect();
+        self.extend_columns(Ratings {
+            note_ids: Vec::new(),
+            rater_ids: Vec::new(),
+            note,
+            rater,
+            ..other
+        });
+    }
+
+    /// Appends columns whose indices are already this builder's.
+    fn extend_columns(&mut self, other: Ratings) {
+        let offset = self.ratings.note.len() as u32;
         let r = &mut self.ratings;
-        r.note
-            .extend(other.note.iter().map(|&n| note_map[n as usize]));
-        r.rater
-            .extend(other.rater.iter().map(|&n| rater_map[n as usize]));
+        r.note.extend_from_slice(&other.note);
+        r.rater.extend_from_slice(&other.rater);
         r.created_at_millis
             .extend_from_slice(&other.created_at_millis);
         r.level.extend_from_slice(&other.level);

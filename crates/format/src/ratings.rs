@@ -11,8 +11,8 @@ use std::io::Read;
 use std::path::Path;
 
 use bridgenotes_engine::rating::{
-    HELPFUL_TAGS, NOT_HELPFUL_TAGS, RatingRow, RatingsBuilder, Suggestion, UnusedRatingColumns,
-    flag,
+    HELPFUL_TAGS, LOCAL, NOT_HELPFUL_TAGS, RatingRow, RatingsBuilder, Suggestion,
+    UnusedRatingColumns, flag,
 };
 use bridgenotes_engine::{HelpfulnessLevel, RatingSource, Ratings};
 use rayon::prelude::*;
@@ -150,45 +150,67 @@ fn parse<'a>(row: &Row<'_, 'a>) -> Result<Parsed<'a>> {
     })
 }
 
-/// Ratings of one chunk, interned locally.
-struct Chunk<'a> {
+/// Ratings of one chunk. Ids the builder already knows get their global index; new ones a
+/// chunk-local index marked with [`LOCAL`] (see `RatingsBuilder::append_partially_interned`).
+struct Chunk<'a, 'b> {
+    known: &'b RatingsBuilder,
     ratings: Ratings,
-    rater_index: FxHashMap<&'a str, u32>,
-    note_index: FxHashMap<i64, u32>,
+    /// Every rater id seen in this chunk, resolved (global or local index): a small table
+    /// that stays in cache, consulted before the builder's large one.
+    seen_raters: FxHashMap<&'a str, u32>,
+    new_notes: FxHashMap<i64, u32>,
     last_note: Option<(i64, u32)>,
 }
 
-impl<'a> Chunk<'a> {
-    fn new(keep_unused: bool) -> Self {
+impl<'a, 'b> Chunk<'a, 'b> {
+    fn new(known: &'b RatingsBuilder, keep_unused: bool) -> Self {
         let ratings = Ratings {
             unused: keep_unused.then(UnusedRatingColumns::default),
             ..Ratings::default()
         };
         Chunk {
+            known,
             ratings,
-            rater_index: FxHashMap::default(),
-            note_index: FxHashMap::default(),
+            seen_raters: FxHashMap::default(),
+            new_notes: FxHashMap::default(),
             last_note: None,
         }
     }
 
-    fn push(&mut self, p: Parsed<'a>) {
-        let r = &mut self.ratings;
-        let note = match self.last_note {
-            Some((id, index)) if id == p.note_id => index,
-            _ => {
-                let index = *self.note_index.entry(p.note_id).or_insert_with(|| {
-                    r.note_ids.push(p.note_id);
-                    (r.note_ids.len() - 1) as u32
-                });
-                self.last_note = Some((p.note_id, index));
-                index
+    fn note_index(&mut self, note_id: i64) -> u32 {
+        if let Some((id, index)) = self.last_note
+            && id == note_id
+        {
+            return index;
+        }
+        let index = match self.known.find_note(note_id) {
+            Some(index) => index,
+            None => {
+                let ids = &mut self.ratings.note_ids;
+                *self.new_notes.entry(note_id).or_insert_with(|| {
+                    ids.push(note_id);
+                    (ids.len() - 1) as u32 | LOCAL
+                })
             }
         };
-        let rater = *self.rater_index.entry(p.rater).or_insert_with(|| {
-            r.rater_ids.push(p.rater.to_string());
-            (r.rater_ids.len() - 1) as u32
-        });
+        self.last_note = Some((note_id, index));
+        index
+    }
+
+    fn rater_index(&mut self, rater: &'a str) -> u32 {
+        let (known, ids) = (self.known, &mut self.ratings.rater_ids);
+        *self.seen_raters.entry(rater).or_insert_with(|| {
+            known.find_rater(rater).unwrap_or_else(|| {
+                ids.push(rater.to_string());
+                (ids.len() - 1) as u32 | LOCAL
+            })
+        })
+    }
+
+    fn push(&mut self, p: Parsed<'a>) {
+        let note = self.note_index(p.note_id);
+        let rater = self.rater_index(p.rater);
+        let r = &mut self.ratings;
         let row = r.note.len() as u32;
         r.note.push(note);
         r.rater.push(rater);
@@ -216,17 +238,24 @@ fn parse_chunk(
     layout: &Layout,
     bytes: &[u8],
     first_line: u64,
+    known: &RatingsBuilder,
     keep_unused: bool,
 ) -> Result<Ratings> {
-    let mut chunk = Chunk::new(keep_unused);
+    let mut chunk = Chunk::new(known, keep_unused);
     let mut fields: Vec<&[u8]> = Vec::with_capacity(layout.width() + 1);
-    for (line, mut text) in (first_line..).zip(bytes.split(|&b| b == b'\n')) {
+    let lines = memchr::memchr_iter(b'\n', bytes)
+        .chain(std::iter::once(bytes.len()))
+        .scan(0, |start, end| {
+            let line = &bytes[*start..end];
+            *start = end + 1;
+            Some(line)
+        });
+    for (line, mut text) in (first_line..).zip(lines) {
         if let Some(stripped) = text.strip_suffix(b"\r") {
             text = stripped;
         }
         if !text.is_empty() {
-            fields.clear();
-            fields.extend(text.split(|&b| b == b'\t'));
+            split_fields(text, &mut fields);
             if fields.len() != layout.width() {
                 return Err(FormatError::Ragged {
                     path: layout.path.clone(),
@@ -243,6 +272,17 @@ fn parse_chunk(
         }
     }
     Ok(chunk.ratings)
+}
+
+/// Splits a line at tabs into `fields` (cleared first).
+fn split_fields<'a>(line: &'a [u8], fields: &mut Vec<&'a [u8]>) {
+    fields.clear();
+    let mut start = 0;
+    for tab in memchr::memchr_iter(b'\t', line) {
+        fields.push(&line[start..tab]);
+        start = tab + 1;
+    }
+    fields.push(&line[start..]);
 }
 
 /// Splits `block` (whole lines) at line ends into pieces of about [`CHUNK`] bytes.
@@ -375,10 +415,12 @@ fn read_file(
         let parsed: Vec<Result<Ratings>> = chunks
             .par_iter()
             .zip(first_lines.par_iter())
-            .map(|(chunk, &first)| parse_chunk(&layout, chunk, first, options.keep_unused_columns))
+            .map(|(chunk, &first)| {
+                parse_chunk(&layout, chunk, first, builder, options.keep_unused_columns)
+            })
             .collect();
         for ratings in parsed {
-            builder.append(ratings?);
+            builder.append_partially_interned(ratings?);
         }
         progress(builder.len() as u64);
         buf.drain(..end);
