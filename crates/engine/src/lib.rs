@@ -17,6 +17,7 @@ pub mod request;
 pub mod rules;
 pub mod status;
 pub mod table;
+pub mod tags;
 
 pub use enrollment::{Enrollment, EnrollmentState};
 pub use history::StatusHistoryRow;
