@@ -44,6 +44,7 @@
 //! ```
 
 use crate::community::{Community, ScoringRatings};
+use crate::numeric::KahanSum;
 use crate::{NoteStatus, StatusHistoryRow};
 
 /// Ratings made this long (ms) after a note's creation could have seen the note's status in
@@ -226,27 +227,6 @@ pub fn valid_ratings(
         })
         .collect();
     ValidRatings { in_window, outcome }
-}
-
-/// A compensated (Kahan) sum, updated exactly as pandas' grouped `sum` does, so that sums
-/// taken in the reference's row order round the same way.
-#[derive(Clone, Copy, Debug, Default)]
-struct KahanSum {
-    sum: f64,
-    compensation: f64,
-}
-
-impl KahanSum {
-    fn add(&mut self, x: f64) {
-        let y = x - self.compensation;
-        let t = self.sum + y;
-        self.compensation = t - self.sum - y;
-        if self.compensation.is_nan() {
-            // An infinite term: keep the infinite sum rather than turning it into NaN.
-            self.compensation = 0.0;
-        }
-        self.sum = t;
-    }
 }
 
 /// Thresholds of the helpfulness rules (`MFBaseScorer.__init__` defaults).

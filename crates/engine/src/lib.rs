@@ -12,6 +12,7 @@ pub mod helpfulness;
 pub mod history;
 pub mod mf;
 pub mod note;
+mod numeric;
 pub mod preprocess;
 pub mod prescoring;
 pub mod pss;
@@ -21,6 +22,7 @@ pub mod rules;
 pub mod scorer;
 pub mod status;
 pub mod table;
+pub mod tags;
 pub mod topic;
 
 pub use enrollment::{Enrollment, EnrollmentState};

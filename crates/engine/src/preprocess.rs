@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use crate::community::{Community, CommunityNote, Participant, ScoringRatings};
+use crate::numeric::numpy_quantile;
 use crate::{Classification, Enrollment, Note, RatingSource, Ratings, StatusHistoryRow};
 
 /// Notes written before the "not misleading" UI launched (2022-10-03) are not scored.
@@ -53,18 +54,6 @@ fn sorted_participants(ids: impl Iterator<Item = String>) -> Vec<String> {
     ids
 }
 
-/// The linear-interpolation quantile of sorted values (numpy's default method).
-pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let position = q * (sorted.len() - 1) as f64;
-    let lower = position.floor() as usize;
-    let upper = (lower + 1).min(sorted.len() - 1);
-    let fraction = position - lower as f64;
-    Some(sorted[lower] + (sorted[upper] - sorted[lower]) * fraction)
-}
-
 /// Raters whose rating count in the last 7 or 28 days (before the latest rating) is above
 /// the 0.999 quantile of such counts.
 fn high_volume_raters(
@@ -93,8 +82,7 @@ fn high_volume_raters(
             .filter(|&&c| c > 0)
             .map(|&c| c as f64)
             .collect();
-        active.sort_by(f64::total_cmp);
-        if let Some(threshold) = quantile_sorted(&active, HIGH_VOLUME_QUANTILE) {
+        if let Some(threshold) = numpy_quantile(&mut active, HIGH_VOLUME_QUANTILE) {
             for (flag, &count) in flagged.iter_mut().zip(&counts) {
                 *flag |= count > 0 && count as f64 > threshold;
             }
@@ -450,13 +438,6 @@ mod tests {
         assert_eq!(ids, vec!["9", "10", "100"]);
         let ids = sorted_participants(["10", "9", "x"].into_iter().map(String::from));
         assert_eq!(ids, vec!["10", "9", "x"]);
-    }
-
-    #[test]
-    fn quantile_interpolates_linearly() {
-        assert_eq!(quantile_sorted(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
-        assert_eq!(quantile_sorted(&[5.0], 0.999), Some(5.0));
-        assert_eq!(quantile_sorted(&[], 0.5), None);
     }
 
     #[test]
