@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use bridgenotes_engine::first_round::fit_first_round;
 use bridgenotes_engine::mf::MfParams;
-use bridgenotes_engine::rules::CoreThresholds;
+use bridgenotes_engine::rules::RuleParams;
 use bridgenotes_engine::{ColumnValues, NoteStatus, Table};
 use bridgenotes_format::{ReadOptions, notes, ratings, write};
 use bridgenotes_synth::SynthParams;
@@ -34,7 +34,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let all_ratings = ratings::read_ratings(&input.join("ratings-00000.tsv"), &options)?;
     let fit = fit_first_round(&all_ratings, &MfParams::default())?;
 
-    let thresholds = CoreThresholds::default();
+    let thresholds = RuleParams::core();
     let statuses: Vec<NoteStatus> = (0..fit.note_ids.len())
         .map(|n| fit.status(n, &thresholds))
         .collect();

@@ -3,7 +3,7 @@
 //! without stable initialization).
 
 use crate::mf::{Factors, FitReport, Frozen, MfParams, RatingMatrix, fit, spectral_init};
-use crate::rules::{CoreThresholds, provisional_status};
+use crate::rules::{RuleParams, provisional_status};
 use crate::{NoteStatus, Ratings};
 
 /// Minimum ratings per rater and per note for a first-round fit (`filter_ratings(10, 5)`).
@@ -59,7 +59,7 @@ pub struct FirstRound {
 impl FirstRound {
     /// The provisional status of note row `n` under the core thresholds (GeneralCRH and
     /// GeneralCRNH; classification is not considered here).
-    pub fn status(&self, n: usize, thresholds: &CoreThresholds) -> NoteStatus {
+    pub fn status(&self, n: usize, thresholds: &RuleParams) -> NoteStatus {
         provisional_status(
             self.factors.note_intercept[n],
             self.factors.note_factor[n],
