@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use bridgenotes_engine::community::Community;
 use bridgenotes_engine::mf::MfParams;
 use bridgenotes_engine::preprocess::prepare;
-use bridgenotes_engine::prescoring::recover_meta;
+use bridgenotes_engine::prescoring::{ScorerPrescoring, recover_meta};
 use bridgenotes_engine::pss::{self, Variant};
-use bridgenotes_engine::scorer::final_fits::{FinalFitOptions, final_fits};
-use bridgenotes_engine::scorer::{ScorerSpec, select};
+use bridgenotes_engine::scorer::final_fits::{FinalFitOptions, FinalFits, final_fits};
+use bridgenotes_engine::scorer::{ScorerSpec, Selection, select};
 use bridgenotes_engine::topic::Topic;
 use bridgenotes_format::table::{TextTable, read_text_table};
 use bridgenotes_format::{ReadOptions, enrollment, history, notes, prescoring, ratings};
@@ -75,6 +75,8 @@ fn agreement(ours: &[Option<f64>], theirs: &[Option<f64>]) -> Agreement {
         }
     }
     let max_diff = pairs.iter().map(|p| (p.0 - p.1).abs()).fold(0.0, f64::max);
+    let bias = pairs.iter().map(|p| p.0 - p.1).sum::<f64>() / pairs.len() as f64;
+    println!("    mean(ours - reference) = {bias:+.6}");
     Agreement {
         compared: pairs.len(),
         only_ours,
@@ -84,58 +86,88 @@ fn agreement(ours: &[Option<f64>], theirs: &[Option<f64>]) -> Agreement {
     }
 }
 
+/// Final scoring of the core model on `dataset`, from the reference's prescoring tables.
+struct Setup {
+    community: Community,
+    final_view: Community,
+    topics: Vec<Option<Topic>>,
+    selection: Selection,
+    tables: ScorerPrescoring,
+    fits: FinalFits,
+    scored: TextTable,
+}
+
+fn setup(dataset: &str) -> Setup {
+    let dir = golden(dataset);
+    let community = load(&dir);
+    let scored = read_text_table(&dir.join("reference-output/scored_notes.tsv.gz")).unwrap();
+    // Topics as the generator planted them (truth.json): the reference's topic model
+    // recovers these on the golden data; the topic model has tests of its own.
+    let truth: serde_json::Value =
+        serde_json::from_reader(std::fs::File::open(dir.join("input/truth.json")).unwrap())
+            .unwrap();
+    let mut topics: Vec<Option<Topic>> = vec![None; community.notes.len()];
+    let ids = truth["notes"]["noteId"].as_array().unwrap();
+    for (id, topic) in ids.iter().zip(truth["notes"]["topic"].as_array().unwrap()) {
+        let id: i64 = id.as_str().unwrap().parse().unwrap();
+        if let Some(n) = community.note_index(id) {
+            topics[n as usize] = topic.as_str().and_then(|t| t.parse().ok());
+        }
+    }
+    let pre_dir = dir.join("reference-output/prescoring");
+    let cliques = prescoring::read_cliques(&pre_dir.join("pss_output.tsv.gz"), &community).unwrap();
+    let spec = ScorerSpec::core();
+
+    let mut prescoring_view = community.clone();
+    pss::apply(&mut prescoring_view, &cliques, Variant::Prescoring);
+    let selection = select(&prescoring_view, &spec, &topics);
+    let tables = prescoring::read_scorer_prescoring(
+        &pre_dir,
+        &community,
+        spec.name,
+        recover_meta_placeholder(),
+    )
+    .unwrap();
+    let meta = recover_meta(
+        &prescoring_view,
+        &selection.ratings,
+        &tables,
+        MfParams::default().global_intercept_lambda,
+    );
+    let tables = bridgenotes_engine::prescoring::ScorerPrescoring { meta, ..tables };
+
+    let mut final_view = community.clone();
+    pss::apply(&mut final_view, &cliques, Variant::Final);
+    let selection = select(&final_view, &spec, &topics);
+    let fits = final_fits(
+        &final_view,
+        &selection.ratings,
+        &tables,
+        &FinalFitOptions::default(),
+    )
+    .unwrap();
+    Setup {
+        community,
+        final_view,
+        topics,
+        selection,
+        tables,
+        fits,
+        scored,
+    }
+}
+
 #[test]
 fn core_final_fits_match_the_reference_from_its_prescoring() {
     for dataset in ["tiny-s1", "small-s2"] {
-        let dir = golden(dataset);
-        let community = load(&dir);
-        let scored = read_text_table(&dir.join("reference-output/scored_notes.tsv.gz")).unwrap();
-        // Topics as the generator planted them (truth.json): the reference's topic model
-        // recovers these on the golden data; the topic model has tests of its own.
-        let truth: serde_json::Value =
-            serde_json::from_reader(std::fs::File::open(dir.join("input/truth.json")).unwrap())
-                .unwrap();
-        let mut topics: Vec<Option<Topic>> = vec![None; community.notes.len()];
-        let ids = truth["notes"]["noteId"].as_array().unwrap();
-        for (id, topic) in ids.iter().zip(truth["notes"]["topic"].as_array().unwrap()) {
-            let id: i64 = id.as_str().unwrap().parse().unwrap();
-            if let Some(n) = community.note_index(id) {
-                topics[n as usize] = topic.as_str().and_then(|t| t.parse().ok());
-            }
-        }
-        let pre_dir = dir.join("reference-output/prescoring");
-        let cliques =
-            prescoring::read_cliques(&pre_dir.join("pss_output.tsv.gz"), &community).unwrap();
-        let spec = ScorerSpec::core();
-
-        let mut prescoring_view = community.clone();
-        pss::apply(&mut prescoring_view, &cliques, Variant::Prescoring);
-        let selection = select(&prescoring_view, &spec, &topics);
-        let tables = prescoring::read_scorer_prescoring(
-            &pre_dir,
-            &community,
-            spec.name,
-            recover_meta_placeholder(),
-        )
-        .unwrap();
-        let meta = recover_meta(
-            &prescoring_view,
-            &selection.ratings,
-            &tables,
-            MfParams::default().global_intercept_lambda,
-        );
-        let tables = bridgenotes_engine::prescoring::ScorerPrescoring { meta, ..tables };
-
-        let mut final_view = community.clone();
-        pss::apply(&mut final_view, &cliques, Variant::Final);
-        let selection = select(&final_view, &spec, &topics);
-        let fits = final_fits(
-            &final_view,
-            &selection.ratings,
-            &tables,
-            &FinalFitOptions::default(),
-        )
-        .unwrap();
+        let Setup {
+            community,
+            topics,
+            selection,
+            fits,
+            scored,
+            ..
+        } = setup(dataset);
         let captured = |values: &[Option<f64>]| -> Vec<Option<f64>> {
             values
                 .iter()
@@ -226,5 +258,98 @@ fn recover_meta_placeholder() -> bridgenotes_engine::prescoring::PrescoringMeta 
         final_round_num_ratings: 0,
         final_round_num_notes: 0,
         final_round_num_users: 0,
+    }
+}
+
+/// The core rule chain on our final fits reproduces the reference's core statuses and active
+/// rules. Inputs this test cannot rebuild from the reference's files are taken from its
+/// outputs: the final low-diligence intercepts (aux_note_info) — and notes the tag filter
+/// acted on are left out, since the prescoring tag thresholds are not in any file.
+#[test]
+fn core_rule_chain_matches_the_reference_statuses() {
+    use bridgenotes_engine::rules::RuleParams;
+    use bridgenotes_engine::scorer::scored_notes::{RuleInputs, score_notes};
+    for dataset in ["tiny-s1", "small-s2"] {
+        let Setup {
+            community,
+            final_view,
+            selection,
+            tables,
+            fits,
+            scored,
+            ..
+        } = setup(dataset);
+        let aux = read_text_table(&golden(dataset).join("reference-output/aux_note_info.tsv.gz"))
+            .unwrap();
+        let low_diligence = reference(&aux, &community, "lowDiligenceIntercept");
+        let inputs = RuleInputs {
+            low_diligence_intercept: &low_diligence,
+            tag_thresholds: None,
+        };
+        let ours = score_notes(
+            &final_view,
+            &selection,
+            &tables,
+            &fits,
+            &RuleParams::core(),
+            inputs,
+        );
+
+        let ids = scored.ints("noteId").unwrap();
+        let status: Vec<&str> = scored.column("coreRatingStatus").unwrap().collect();
+        let rules: Vec<&str> = scored.column("coreActiveRules").unwrap().collect();
+        let filter_tags: Vec<&str> = scored.column("activeFilterTags").unwrap().collect();
+        let (mut compared, mut same_status, mut same_rules, mut skipped) = (0, 0, 0, 0);
+        let mut differences = Vec::new();
+        for (row, id) in ids.iter().enumerate() {
+            let n = community.note_index(id.unwrap()).unwrap() as usize;
+            let Some(outcome) = ours.outcome[n]
+                .as_ref()
+                .filter(|_| selection.captured[n] && fits.main.intercept[n].is_some())
+            else {
+                continue;
+            };
+            if status[row].is_empty() {
+                continue; // a topic note by the reference's topic model; see the fits test
+            }
+            if !filter_tags[row].is_empty() {
+                skipped += 1;
+                continue;
+            }
+            compared += 1;
+            if outcome.status.as_str() == status[row] {
+                same_status += 1;
+            } else {
+                differences.push(format!(
+                    "{}: ours {} [{}] reference {} [{}] intercept {:?}",
+                    id.unwrap(),
+                    outcome.status,
+                    outcome.active_rules_text(),
+                    status[row],
+                    rules[row],
+                    fits.main.intercept[n]
+                ));
+            }
+            same_rules += (outcome.active_rules_text() == rules[row]) as usize;
+        }
+        let share = |k: usize| 100.0 * k as f64 / compared as f64;
+        println!(
+            "{dataset}: core status agrees on {same_status}/{compared} notes ({:.2} %), active rules on {same_rules} ({:.2} %); {skipped} tag-filtered notes left out",
+            share(same_status),
+            share(same_rules)
+        );
+        for d in differences.iter().take(10) {
+            println!("  {d}");
+        }
+        assert!(
+            share(same_status) >= 99.0,
+            "{dataset}: {:.2} %",
+            share(same_status)
+        );
+        assert!(
+            share(same_rules) >= 98.0,
+            "{dataset}: {:.2} %",
+            share(same_rules)
+        );
     }
 }

@@ -238,12 +238,14 @@ pub fn apply_rules(facts: &NoteFacts, params: &RuleParams, final_round: bool) ->
         set(Rule::UcbCrnh, CurrentlyRatedNotHelpful, &mut status);
     }
     if final_round && enough {
+        // The reference's helpfulness values and their means are 32-bit floats, and numpy
+        // compares them with these constants in 32 bits: (0.4 + 0.2) / 2 <= 0.3 holds there.
         let s = &facts.signs;
         if let (Some(neg), Some(pos)) = (s.negative_mean_helpful, s.positive_mean_helpful)
             && s.min_sign_count() >= 3
-            && neg <= 0.4
-            && pos <= 0.4
-            && (neg + pos) / 2.0 <= 0.3
+            && (neg as f32) <= 0.4f32
+            && (pos as f32) <= 0.4f32
+            && (neg as f32 + pos as f32) / 2.0f32 <= 0.3f32
         {
             set(Rule::RatioCrnh, CurrentlyRatedNotHelpful, &mut status);
         }
