@@ -2,89 +2,19 @@
 //! reproduce the reference's core note parameters. This isolates the final fits from
 //! prescoring (whose random initialization the reference does not make repeatable).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{agreement, golden, load, reference, truth_topics};
 
 use bridgenotes_engine::community::Community;
 use bridgenotes_engine::mf::MfParams;
-use bridgenotes_engine::preprocess::prepare;
 use bridgenotes_engine::prescoring::{ScorerPrescoring, recover_meta};
 use bridgenotes_engine::pss::{self, Variant};
 use bridgenotes_engine::scorer::final_fits::{FinalFitOptions, FinalFits, final_fits};
 use bridgenotes_engine::scorer::{ScorerSpec, Selection, select};
 use bridgenotes_engine::topic::Topic;
+use bridgenotes_format::prescoring;
 use bridgenotes_format::table::{TextTable, read_text_table};
-use bridgenotes_format::{ReadOptions, enrollment, history, notes, prescoring, ratings};
-
-fn golden(dataset: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/golden")
-        .join(dataset)
-}
-
-fn load(dir: &Path) -> Community {
-    let o = ReadOptions::default();
-    let file = |name: &str| dir.join(format!("input/{name}-00000.tsv.gz"));
-    prepare(
-        notes::read_notes(&file("notes"), &o).unwrap(),
-        ratings::read_ratings(&file("ratings"), &o).unwrap(),
-        history::read_status_history(&file("noteStatusHistory"), &o).unwrap(),
-        enrollment::read_enrollment(&file("userEnrollment"), &o).unwrap(),
-    )
-    .unwrap()
-    .0
-}
-
-fn pearson(pairs: &[(f64, f64)]) -> f64 {
-    let n = pairs.len() as f64;
-    let (mx, my) = (
-        pairs.iter().map(|p| p.0).sum::<f64>() / n,
-        pairs.iter().map(|p| p.1).sum::<f64>() / n,
-    );
-    let sxy: f64 = pairs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let sxx: f64 = pairs.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let syy: f64 = pairs.iter().map(|p| (p.1 - my).powi(2)).sum();
-    sxy / (sxx * syy).sqrt()
-}
-
-/// Reference values of `column` per community note.
-fn reference(scored: &TextTable, community: &Community, column: &str) -> Vec<Option<f64>> {
-    let mut out = vec![None; community.notes.len()];
-    let ids = scored.ints("noteId").unwrap();
-    for (id, value) in ids.iter().zip(scored.floats(column).unwrap()) {
-        out[community.note_index(id.unwrap()).unwrap() as usize] = value;
-    }
-    out
-}
-
-struct Agreement {
-    compared: usize,
-    only_ours: Vec<usize>,
-    only_theirs: Vec<usize>,
-    r: f64,
-    max_diff: f64,
-}
-
-fn agreement(ours: &[Option<f64>], theirs: &[Option<f64>]) -> Agreement {
-    let (mut pairs, mut only_ours, mut only_theirs) = (vec![], vec![], vec![]);
-    for (n, (a, b)) in ours.iter().zip(theirs).enumerate() {
-        match (a, b) {
-            (Some(a), Some(b)) => pairs.push((*a, *b)),
-            (Some(_), None) => only_ours.push(n),
-            (None, Some(_)) => only_theirs.push(n),
-            (None, None) => {}
-        }
-    }
-    let max_diff = pairs.iter().map(|p| (p.0 - p.1).abs()).fold(0.0, f64::max);
-    let bias = pairs.iter().map(|p| p.0 - p.1).sum::<f64>() / pairs.len() as f64;
-    println!("    mean(ours - reference) = {bias:+.6}");
-    Agreement {
-        compared: pairs.len(),
-        only_ours,
-        only_theirs,
-        r: pearson(&pairs),
-        max_diff,
-    }
-}
 
 /// Final scoring of the core model on `dataset`, from the reference's prescoring tables.
 struct Setup {
@@ -101,19 +31,7 @@ fn setup(dataset: &str) -> Setup {
     let dir = golden(dataset);
     let community = load(&dir);
     let scored = read_text_table(&dir.join("reference-output/scored_notes.tsv.gz")).unwrap();
-    // Topics as the generator planted them (truth.json): the reference's topic model
-    // recovers these on the golden data; the topic model has tests of its own.
-    let truth: serde_json::Value =
-        serde_json::from_reader(std::fs::File::open(dir.join("input/truth.json")).unwrap())
-            .unwrap();
-    let mut topics: Vec<Option<Topic>> = vec![None; community.notes.len()];
-    let ids = truth["notes"]["noteId"].as_array().unwrap();
-    for (id, topic) in ids.iter().zip(truth["notes"]["topic"].as_array().unwrap()) {
-        let id: i64 = id.as_str().unwrap().parse().unwrap();
-        if let Some(n) = community.note_index(id) {
-            topics[n as usize] = topic.as_str().and_then(|t| t.parse().ok());
-        }
-    }
+    let topics = truth_topics(&dir, &community);
     let pre_dir = dir.join("reference-output/prescoring");
     let cliques = prescoring::read_cliques(&pre_dir.join("pss_output.tsv.gz"), &community).unwrap();
     let spec = ScorerSpec::core();

@@ -96,21 +96,28 @@ impl ScoringRatings {
         filter(&mut self.correlated, keep);
     }
 
+    /// The ratings at `indices`, in that order.
+    pub fn subset(&self, indices: &[u32]) -> ScoringRatings {
+        fn pick<T: Copy>(values: &[T], indices: &[u32]) -> Vec<T> {
+            indices.iter().map(|&i| values[i as usize]).collect()
+        }
+        ScoringRatings {
+            note: pick(&self.note, indices),
+            rater: pick(&self.rater, indices),
+            created_at_millis: pick(&self.created_at_millis, indices),
+            helpful_num: pick(&self.helpful_num, indices),
+            level: pick(&self.level, indices),
+            tags: pick(&self.tags, indices),
+            population_sampled: pick(&self.population_sampled, indices),
+            high_volume: pick(&self.high_volume, indices),
+            correlated: pick(&self.correlated, indices),
+        }
+    }
+
     /// Reorders the ratings by `order` (a permutation of `0..len`).
     pub fn permute(&mut self, order: &[u32]) {
-        fn apply<T: Copy>(values: &mut Vec<T>, order: &[u32]) {
-            *values = order.iter().map(|&i| values[i as usize]).collect();
-        }
         assert_eq!(order.len(), self.len(), "a permutation of all ratings");
-        apply(&mut self.note, order);
-        apply(&mut self.rater, order);
-        apply(&mut self.created_at_millis, order);
-        apply(&mut self.helpful_num, order);
-        apply(&mut self.level, order);
-        apply(&mut self.tags, order);
-        apply(&mut self.population_sampled, order);
-        apply(&mut self.high_volume, order);
-        apply(&mut self.correlated, order);
+        *self = self.subset(order);
     }
 }
 

@@ -5,6 +5,7 @@
 //! description; [`select`] applies it.
 
 pub mod final_fits;
+pub mod prescore;
 pub mod scored_notes;
 
 use crate::community::Community;

@@ -1,0 +1,273 @@
+//! Prescoring of a matrix-factorization scorer (`_prescore_notes_and_users`): the
+//! first-round fit, provisional statuses, rater helpfulness (with the harassment penalty),
+//! the final-round fit on helpful raters, and the values final scoring starts from.
+
+use crate::NoteStatus;
+use crate::community::{Community, ScoringRatings};
+use crate::first_round::{
+    MIN_RATINGS_PER_NOTE, MIN_RATINGS_PER_RATER, deterministic_init, filter_by_counts,
+};
+use crate::helpfulness::{
+    HarassmentPenaltyParams, HelpfulnessParams, HelpfulnessScore, NoteTimes, author_helpfulness,
+    harassment_penalties, helpfulness_scores, valid_rating_counts, valid_ratings,
+};
+use crate::mf::{
+    Factors, FitReport, Frozen, MfParams, MfParamsError, RatingMatrix, fit, spectral_init,
+};
+use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
+use crate::rules::{NoteFacts, RuleParams, apply_rules};
+use crate::tags::{
+    TagAggregateParams, TagFilterParams, TaggedRatings, note_tag_aggregates,
+    rater_incorrect_counts, tag_thresholds,
+};
+
+use super::Selection;
+
+/// Settings of a scorer's prescoring.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PrescoreOptions {
+    pub mf: MfParams,
+    pub rules: RuleParams,
+    pub helpfulness: HelpfulnessParams,
+    pub penalty: HarassmentPenaltyParams,
+    pub tag_filter: TagFilterParams,
+}
+
+impl PrescoreOptions {
+    /// The core model's settings.
+    pub fn core() -> Self {
+        PrescoreOptions {
+            mf: MfParams::default(),
+            rules: RuleParams::core(),
+            helpfulness: HelpfulnessParams::default(),
+            penalty: HarassmentPenaltyParams::default(),
+            tag_filter: TagFilterParams::default(),
+        }
+    }
+}
+
+/// A fit over a subset of ratings, with its own dense rows.
+pub struct RowFit {
+    /// Community note index of each note row.
+    pub note_rows: Vec<u32>,
+    /// Participant index of each rater row.
+    pub rater_rows: Vec<u32>,
+    pub factors: Factors,
+    pub report: FitReport,
+}
+
+impl RowFit {
+    /// Note intercepts and factors per community note (`None` outside the fit).
+    pub fn note_params(&self, notes: usize) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
+        let (mut i, mut f) = (vec![None; notes], vec![None; notes]);
+        for (row, &n) in self.note_rows.iter().enumerate() {
+            i[n as usize] = Some(self.factors.note_intercept[row]);
+            f[n as usize] = Some(self.factors.note_factor[row]);
+        }
+        (i, f)
+    }
+
+    /// Rater intercepts and factors per participant (`None` outside the fit).
+    pub fn rater_params(&self, participants: usize) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
+        let (mut i, mut f) = (vec![None; participants], vec![None; participants]);
+        for (row, &u) in self.rater_rows.iter().enumerate() {
+            i[u as usize] = Some(self.factors.rater_intercept[row]);
+            f[u as usize] = Some(self.factors.rater_factor[row]);
+        }
+        (i, f)
+    }
+}
+
+/// Fits the model, from a spectral start, to the ratings of `ratings` flagged in `keep`;
+/// factors follow the reference's sign convention.
+pub fn fit_free(
+    ratings: &ScoringRatings,
+    keep: &[bool],
+    params: &MfParams,
+) -> Result<RowFit, MfParamsError> {
+    let params = params.validate()?;
+    let mut note_row = rustc_hash::FxHashMap::default();
+    let mut rater_row = rustc_hash::FxHashMap::default();
+    let (mut note_rows, mut rater_rows) = (Vec::new(), Vec::new());
+    let (mut ns, mut us, mut vs) = (Vec::new(), Vec::new(), Vec::new());
+    for k in (0..ratings.len()).filter(|&k| keep[k]) {
+        let n = *note_row.entry(ratings.note[k]).or_insert_with(|| {
+            note_rows.push(ratings.note[k]);
+            (note_rows.len() - 1) as u32
+        });
+        let u = *rater_row.entry(ratings.rater[k]).or_insert_with(|| {
+            rater_rows.push(ratings.rater[k]);
+            (rater_rows.len() - 1) as u32
+        });
+        ns.push(n);
+        us.push(u);
+        vs.push(ratings.helpful_num[k]);
+    }
+    let matrix = RatingMatrix::new(note_rows.len(), rater_rows.len(), &ns, &us, &vs);
+    let seed = deterministic_init(note_rows.len(), rater_rows.len()).rater_factor;
+    let init = spectral_init(&matrix, &params, &seed);
+    let (mut factors, report) = fit(&matrix, &params, init, Frozen::default());
+    factors.identify_sign();
+    Ok(RowFit {
+        note_rows,
+        rater_rows,
+        factors,
+        report,
+    })
+}
+
+/// Everything prescoring produced for one scorer.
+pub struct Prescored {
+    pub tables: ScorerPrescoring,
+    /// Provisional (first-round) status per note in the scorer's scope.
+    pub provisional: Vec<Option<NoteStatus>>,
+    pub first_round: RowFit,
+    pub final_round: RowFit,
+    /// Rater helpfulness with the harassment penalty, per participant.
+    pub helpfulness: Vec<Option<HelpfulnessScore>>,
+}
+
+/// Prescores one scorer. `harassment_note_intercept` is the tag-consensus model's note
+/// intercept per note (`None` everywhere when that model is not run: no penalty).
+pub fn prescore(
+    community: &Community,
+    selection: &Selection,
+    options: &PrescoreOptions,
+    harassment_note_intercept: &[Option<f64>],
+) -> Result<Prescored, MfParamsError> {
+    let notes = community.notes.len();
+    let participants = community.participants.len();
+    let ratings = community.ratings.subset(&selection.ratings);
+
+    // First round: count filters, then a free fit.
+    let mut first_round_mask = vec![true; ratings.len()];
+    filter_by_counts(
+        &ratings.note,
+        &ratings.rater,
+        &mut first_round_mask,
+        MIN_RATINGS_PER_RATER,
+        MIN_RATINGS_PER_NOTE,
+    );
+    let first_round = fit_free(&ratings, &first_round_mask, &options.mf)?;
+    let (first_intercept, first_factor) = first_round.note_params(notes);
+
+    // Provisional statuses of every note in scope.
+    let mut num_ratings = vec![0u32; notes];
+    ratings
+        .note
+        .iter()
+        .for_each(|&n| num_ratings[n as usize] += 1);
+    let provisional: Vec<Option<NoteStatus>> = (0..notes)
+        .map(|n| {
+            selection.notes[n].then(|| {
+                let facts = NoteFacts {
+                    num_ratings: num_ratings[n],
+                    classification: community.notes[n].classification,
+                    intercept: first_intercept[n],
+                    factor: first_factor[n],
+                    ..NoteFacts::default()
+                };
+                apply_rules(&facts, &options.rules, false).status
+            })
+        })
+        .collect();
+
+    // Rater helpfulness, without and with the harassment penalty.
+    let times = NoteTimes::from_input_history(community);
+    let valid = valid_ratings(&ratings, &times, &provisional);
+    let counts = valid_rating_counts(participants, &ratings, &valid);
+    let authors: Vec<u32> = community.notes.iter().map(|n| n.author).collect();
+    let author_scores = author_helpfulness(
+        participants,
+        &authors,
+        &provisional,
+        &first_intercept,
+        &options.helpfulness,
+    );
+    let penalties = harassment_penalties(
+        participants,
+        &ratings,
+        &first_round_mask,
+        harassment_note_intercept,
+        &options.penalty,
+    );
+    let helpfulness = helpfulness_scores(
+        &author_scores,
+        &counts,
+        Some(&penalties),
+        &options.helpfulness,
+    );
+    let helpful = |u: usize| {
+        helpfulness[u]
+            .as_ref()
+            .is_some_and(|h| h.above_helpfulness_threshold)
+    };
+
+    // Final round: first-round ratings of helpful raters.
+    let final_mask: Vec<bool> = (0..ratings.len())
+        .map(|k| first_round_mask[k] && helpful(ratings.rater[k] as usize))
+        .collect();
+    let final_round = fit_free(&ratings, &final_mask, &options.mf)?;
+    let (final_intercept, final_factor) = final_round.note_params(notes);
+    let (rater_intercept, rater_factor) = final_round.rater_params(participants);
+    let (first_rater_intercept, first_rater_factor) = first_round.rater_params(participants);
+
+    // Tag-filter thresholds: final-round factors, over notes provisionally helpful.
+    let tagged = TaggedRatings::new(&ratings.note, &ratings.rater, &ratings.tags);
+    let aggregates = note_tag_aggregates(
+        tagged,
+        &final_factor,
+        &rater_factor,
+        &TagAggregateParams::default(),
+    );
+    let crh: Vec<u32> = (0..notes as u32)
+        .filter(|&n| {
+            provisional[n as usize] == Some(NoteStatus::CurrentlyRatedHelpful)
+                && final_factor[n as usize].is_some()
+        })
+        .collect();
+    let thresholds = tag_thresholds(&aggregates, &crh, &options.tag_filter);
+    let incorrect = rater_incorrect_counts(tagged, participants);
+
+    let meta = PrescoringMeta {
+        global_intercept: final_round.factors.global_intercept,
+        low_diligence_global_intercepts: None,
+        tag_filter_thresholds: Some(
+            thresholds
+                .adjusted_ratio
+                .iter()
+                .map(|t| t.unwrap_or(f64::NAN))
+                .collect(),
+        ),
+        final_round_num_ratings: final_mask.iter().filter(|k| **k).count(),
+        final_round_num_notes: final_round.note_rows.len(),
+        final_round_num_users: final_round.rater_rows.len(),
+    };
+    let mut tables = ScorerPrescoring::empty(notes, participants, meta);
+    tables.note_intercept = final_intercept;
+    tables.note_factor = final_factor;
+    tables.harassment_note_intercept = harassment_note_intercept.to_vec();
+    tables.rater_intercept = rater_intercept;
+    tables.rater_factor = rater_factor;
+    tables.first_round_rater_intercept = first_rater_intercept;
+    tables.first_round_rater_factor = first_rater_factor;
+    for u in 0..participants {
+        if let Some(h) = &helpfulness[u] {
+            tables.crh_crnh_ratio_difference[u] = h.crh_crnh_ratio_difference;
+            tables.mean_note_score[u] = h.mean_note_score;
+            tables.rater_agree_ratio[u] = h.rater_agree_ratio;
+            tables.above_helpfulness_threshold[u] = Some(h.above_helpfulness_threshold);
+        }
+        if let Some(c) = incorrect[u] {
+            tables.incorrect_tag_ratings_made_by_rater[u] = Some(c.incorrect_tag_ratings as f64);
+            tables.total_ratings_made_by_rater[u] = Some(c.total_ratings as f64);
+        }
+    }
+    Ok(Prescored {
+        tables,
+        provisional,
+        first_round,
+        final_round,
+        helpfulness,
+    })
+}
