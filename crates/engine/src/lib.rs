@@ -13,6 +13,7 @@ pub mod history;
 pub mod mf;
 pub mod note;
 mod numeric;
+pub mod output;
 pub mod preprocess;
 pub mod prescoring;
 pub mod pss;

@@ -18,7 +18,9 @@ use bridgenotes_engine::{HelpfulnessLevel, RatingSource, Ratings};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use crate::schema::{ColumnSpec, Layout, Row, optional, required, strip_carriage_return};
+use crate::schema::{
+    ColumnSpec, Layout, Row, optional, parse_i64, required, strip_carriage_return,
+};
 use crate::write::{push_int, push_public_text, write_lines};
 use crate::{FormatError, ReadOptions, Result};
 
@@ -233,6 +235,124 @@ impl<'a, 'b> Chunk<'a, 'b> {
     }
 }
 
+/// A cursor over one line of a ratings file in the public column order: the fast path.
+struct Cursor<'a> {
+    line: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// The next field (up to a tab or the end of the line).
+    fn field(&mut self) -> Option<&'a [u8]> {
+        if self.at > self.line.len() {
+            return None;
+        }
+        let rest = &self.line[self.at..];
+        let end = memchr::memchr(b'\t', rest).unwrap_or(rest.len());
+        self.at += end + 1;
+        Some(&rest[..end])
+    }
+
+    /// A 0/1 flag (empty reads as 0), as the fast path accepts it: one byte and a tab.
+    fn flag(&mut self) -> Option<bool> {
+        let rest = self.line.get(self.at..)?;
+        match rest {
+            [b'0', b'\t', ..] => {
+                self.at += 2;
+                Some(false)
+            }
+            [b'1', b'\t', ..] => {
+                self.at += 2;
+                Some(true)
+            }
+            _ => match self.field()? {
+                b"" | b"0" => Some(false),
+                b"1" => Some(true),
+                _ => None,
+            },
+        }
+    }
+
+    fn int(&mut self) -> Option<i64> {
+        parse_i64(self.field()?)
+    }
+
+    fn opt_int(&mut self) -> Option<Option<i64>> {
+        match self.field()? {
+            b"" => Some(None),
+            raw => parse_i64(raw).map(Some),
+        }
+    }
+
+    fn at_end(&self) -> bool {
+        self.at == self.line.len() + 1
+    }
+}
+
+/// Parses a line of a file whose columns are exactly the public ones, in order. `None` for
+/// anything unusual; the caller then parses the line the careful way, which names the error.
+fn parse_standard(line: &[u8]) -> Option<Parsed<'_>> {
+    let mut c = Cursor { line, at: 0 };
+    let note_id = c.int()?;
+    let rater = std::str::from_utf8(c.field()?)
+        .ok()
+        .filter(|r| !r.is_empty())?;
+    let created_at_millis = c.int()?;
+    let version = match c.opt_int()? {
+        None => None,
+        Some(v) => Some(i8::try_from(v).ok()?),
+    };
+    let mut flags = 0;
+    for bit in [
+        flag::AGREE,
+        flag::DISAGREE,
+        flag::HELPFUL_V1,
+        flag::NOT_HELPFUL_V1,
+    ] {
+        if c.flag()? {
+            flags |= bit;
+        }
+    }
+    let level = match c.field()? {
+        b"HELPFUL" => Some(HelpfulnessLevel::Helpful),
+        b"NOT_HELPFUL" => Some(HelpfulnessLevel::NotHelpful),
+        b"SOMEWHAT_HELPFUL" => Some(HelpfulnessLevel::SomewhatHelpful),
+        b"" => None,
+        _ => return None,
+    };
+    let mut tags = 0u32;
+    for i in 0..TAG_COUNT {
+        if c.flag()? {
+            tags |= 1 << i;
+        }
+    }
+    let rated_on_tweet_id = c.opt_int()?;
+    let source = match c.field()? {
+        b"DEFAULT" => Some(RatingSource::Default),
+        b"POPULATION_SAMPLED" => Some(RatingSource::PopulationSampled),
+        b"" => None,
+        _ => return None,
+    };
+    let suggestion = match c.field()? {
+        b"" => None,
+        raw => Some(std::str::from_utf8(raw).ok()?),
+    };
+    let suggestion_id = c.opt_int()?;
+    c.at_end().then_some(Parsed {
+        note_id,
+        rater,
+        created_at_millis,
+        version,
+        flags,
+        level,
+        tags,
+        rated_on_tweet_id,
+        source,
+        suggestion,
+        suggestion_id,
+    })
+}
+
 /// Parses whole lines; `first_line` is the line number of the first one.
 fn parse_chunk(
     layout: &Layout,
@@ -242,6 +362,12 @@ fn parse_chunk(
     keep_unused: bool,
 ) -> Result<Ratings> {
     let mut chunk = Chunk::new(known, keep_unused);
+    let standard = layout.width() == SPECS.len()
+        && layout
+            .positions
+            .iter()
+            .enumerate()
+            .all(|(i, p)| *p == Some(i));
     let mut fields: Vec<&[u8]> = Vec::with_capacity(layout.width() + 1);
     let lines = memchr::memchr_iter(b'\n', bytes)
         .chain(std::iter::once(bytes.len()))
@@ -255,6 +381,10 @@ fn parse_chunk(
             text = stripped;
         }
         if !text.is_empty() {
+            if standard && let Some(parsed) = parse_standard(text) {
+                chunk.push(parsed);
+                continue;
+            }
             split_fields(text, &mut fields);
             if fields.len() != layout.width() {
                 return Err(FormatError::Ragged {
