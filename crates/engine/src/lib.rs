@@ -10,6 +10,8 @@ pub mod enrollment;
 pub mod first_round;
 pub mod helpfulness;
 pub mod history;
+pub mod history_update;
+pub mod meta;
 pub mod mf;
 pub mod note;
 mod numeric;
