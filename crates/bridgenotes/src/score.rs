@@ -1,7 +1,12 @@
-//! `bridgenotes score`.
+//! `bridgenotes score`: the reference scorer's job, as a drop-in replacement.
 
-use anyhow::bail;
-use bridgenotes_format::ReadOptions;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use bridgenotes_engine::output::status_history_table;
+use bridgenotes_engine::pipeline::{ScoreOptions, score};
+use bridgenotes_engine::preprocess::prepare;
+use bridgenotes_format::{ReadOptions, write};
 
 use crate::cli::ScoreArgs;
 use crate::load::{InputPaths, load};
@@ -17,18 +22,64 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         status: &args.status,
         enrollment: &args.enrollment,
     };
+    let started = Instant::now();
     let inputs = load(&paths, &options, args.common.quiet)?;
-    tracing::info!(
-        notes = inputs.notes.len(),
-        ratings = inputs.ratings.len(),
-        raters = inputs.ratings.rater_ids.len(),
-        status_history = inputs.status_history.len(),
-        enrollment = inputs.enrollment.len(),
-        "inputs are valid"
-    );
-    bail!(
-        "the inputs are valid, but the reference scoring pipeline is not implemented yet \
-         (see README.md, \"Status\"); no output was written to {}",
-        args.outdir.display()
+    let (community, report) = prepare(
+        inputs.notes,
+        inputs.ratings,
+        inputs.status_history,
+        inputs.enrollment,
     )
+    .context("preparing the inputs")?;
+    tracing::info!(
+        notes = community.notes.len(),
+        ratings = community.ratings.len(),
+        participants = community.participants.len(),
+        ?report,
+        "inputs prepared"
+    );
+    let wall_millis = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
+    let now_millis = args.epoch_millis.map_or(wall_millis, |e| e as i64);
+    let topics = vec![None; community.notes.len()];
+    let phase = Instant::now();
+    let outputs = score(
+        &community,
+        &topics,
+        None,
+        &ScoreOptions {
+            now_millis,
+            wall_millis,
+            pseudo_raters: !args.nopseudoraters,
+        },
+    )?;
+    tracing::info!(
+        seconds = format!("{:.2}", phase.elapsed().as_secs_f64()),
+        "scored"
+    );
+
+    std::fs::create_dir_all(&args.outdir)
+        .with_context(|| format!("creating {}", args.outdir.display()))?;
+    write::write_table(&args.outdir.join("scored_notes.tsv"), &outputs.scored_notes)?;
+    write::write_table(
+        &args.outdir.join("helpfulness_scores.tsv"),
+        &outputs.helpfulness_scores,
+    )?;
+    write::write_table(
+        &args.outdir.join("note_status_history.tsv"),
+        &status_history_table(&outputs.note_status_history),
+    )?;
+    write::write_table(
+        &args.outdir.join("aux_note_info.tsv"),
+        &outputs.aux_note_info,
+    )?;
+    let [crh, crnh, nmr] = outputs.status_counts;
+    tracing::info!(
+        helpful = crh,
+        not_helpful = crnh,
+        needs_more_ratings = nmr,
+        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "wrote {}",
+        args.outdir.display()
+    );
+    Ok(())
 }

@@ -146,21 +146,65 @@ fn score_reports_bad_input_with_file_and_line() {
     assert!(!out.exists(), "nothing written on error");
 }
 
-#[test]
-fn score_reads_golden_inputs_and_writes_no_fake_output() {
-    let dir = tempfile::tempdir().unwrap();
+const OUTPUTS: [&str; 4] = [
+    "scored_notes",
+    "helpfulness_scores",
+    "note_status_history",
+    "aux_note_info",
+];
+
+fn run_score(out: &Path, threads: &str) {
     let input = golden("tiny-s1").join("input");
-    let out = dir.path().join("out");
     let ratings = input.join("ratings-00000.tsv.gz");
-    let args = score_args(&input, out.to_str().unwrap(), ratings.to_str().unwrap());
+    let mut args = score_args(&input, out.to_str().unwrap(), ratings.to_str().unwrap());
+    args.extend(["--threads".to_string(), threads.to_string()]);
     let result = Command::new(env!("CARGO_BIN_EXE_bridgenotes"))
         .args(&args)
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&result.stderr);
-    assert!(!result.status.success());
-    assert!(stderr.contains("not implemented yet"), "{stderr}");
-    assert!(!out.exists());
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+#[test]
+fn score_writes_the_reference_files_with_their_exact_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run_score(&out, "2");
+    for name in OUTPUTS {
+        let ours = std::fs::read_to_string(out.join(format!("{name}.tsv"))).unwrap();
+        let theirs =
+            first_line_gz(&golden("tiny-s1").join(format!("reference-output/{name}.tsv.gz")));
+        assert_eq!(ours.lines().next().unwrap(), theirs, "{name} header");
+        let width = theirs.split('\t').count();
+        assert!(
+            ours.lines().all(|l| l.split('\t').count() == width),
+            "{name}: every row has {width} cells"
+        );
+    }
+    let rows = std::fs::read_to_string(out.join("scored_notes.tsv"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(rows, 1001, "one row per note");
+}
+
+#[test]
+fn score_is_byte_identical_on_one_and_two_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    run_score(&one, "1");
+    run_score(&two, "2");
+    for name in OUTPUTS {
+        let file = format!("{name}.tsv");
+        assert!(
+            std::fs::read(one.join(&file)).unwrap() == std::fs::read(two.join(&file)).unwrap(),
+            "{file}"
+        );
+    }
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub mod mf;
 pub mod note;
 mod numeric;
 pub mod output;
+pub mod pipeline;
 pub mod preprocess;
 pub mod prescoring;
 pub mod pss;

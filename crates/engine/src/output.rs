@@ -302,3 +302,49 @@ mod tests {
         );
     }
 }
+
+/// The status history as the reference writes it in its output: timestamps as floats.
+pub fn status_history_table(rows: &[crate::StatusHistoryRow]) -> Table {
+    use crate::history::STATUS_HISTORY_COLUMNS as NAMES;
+    let f = |pick: &dyn Fn(&crate::StatusHistoryRow) -> Option<f64>| {
+        ColumnValues::F64(rows.iter().map(pick).collect())
+    };
+    let s = |pick: &dyn Fn(&crate::StatusHistoryRow) -> Option<crate::NoteStatus>| {
+        ColumnValues::Str(
+            rows.iter()
+                .map(|r| pick(r).map(|v| v.to_string()))
+                .collect(),
+        )
+    };
+    let columns = vec![
+        ColumnValues::Int(rows.iter().map(|r| Some(r.note_id)).collect()),
+        ColumnValues::Str(rows.iter().map(|r| Some(r.author.clone())).collect()),
+        f(&|r| Some(r.created_at_millis as f64)),
+        f(&|r| r.timestamp_millis_of_first_non_nmr_status),
+        s(&|r| r.first_non_nmr_status),
+        f(&|r| r.timestamp_millis_of_current_status),
+        s(&|r| r.current_status),
+        f(&|r| r.timestamp_millis_of_latest_non_nmr_status),
+        s(&|r| r.most_recent_non_nmr_status),
+        f(&|r| r.timestamp_millis_of_status_lock),
+        s(&|r| r.locked_status),
+        f(&|r| r.timestamp_millis_of_retro_lock),
+        s(&|r| r.current_core_status),
+        s(&|r| r.current_expansion_status),
+        s(&|r| r.current_group_status),
+        ColumnValues::Str(rows.iter().map(|r| r.current_decided_by.clone()).collect()),
+        f(&|r| r.current_modeling_group),
+        f(&|r| r.timestamp_millis_of_most_recent_status_change),
+        f(&|r| r.timestamp_millis_of_nmr_due_to_min_stable_crh_time),
+        s(&|r| r.current_multi_group_status),
+        f(&|r| r.current_modeling_multi_group),
+        f(&|r| r.timestamp_minute_of_final_scoring_output),
+        f(&|r| r.timestamp_millis_of_first_nmr_due_to_min_stable_crh_time),
+        f(&|r| r.above_pcrh_threshold_time),
+    ];
+    let mut table = Table::default();
+    for (name, values) in NAMES.iter().zip(columns) {
+        table.push(*name, values);
+    }
+    table
+}

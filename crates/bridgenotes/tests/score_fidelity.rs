@@ -1,0 +1,80 @@
+//! End-to-end fidelity: `bridgenotes score` on each golden dataset against the reference's
+//! own outputs. Today only the core model runs (no topic, expansion, group or Gaussian
+//! models yet), so the bounds are those of a core-only run; they rise as models land.
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use bridgenotes_format::table::read_text_table;
+use common::golden;
+
+#[test]
+fn final_statuses_agree_with_the_reference() {
+    for (dataset, min_final, min_core_decided) in
+        [("tiny-s1", 97.0, 97.5), ("small-s2", 97.0, 97.5)]
+    {
+        let dir = golden(dataset);
+        let input = dir.join("input");
+        let out = tempfile::tempdir().unwrap();
+        let file = |name: &str| input.join(format!("{name}-00000.tsv.gz"));
+        let result = Command::new(env!("CARGO_BIN_EXE_bridgenotes"))
+            .args(["score", "--quiet", "--epoch-millis", "1795132800000", "-o"])
+            .arg(out.path())
+            .arg("-n")
+            .arg(file("notes"))
+            .arg("-r")
+            .arg(file("ratings"))
+            .arg("-s")
+            .arg(file("noteStatusHistory"))
+            .arg("-e")
+            .arg(file("userEnrollment"))
+            .output()
+            .unwrap();
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let ours = read_text_table(&out.path().join("scored_notes.tsv")).unwrap();
+        let theirs = read_text_table(&dir.join("reference-output/scored_notes.tsv.gz")).unwrap();
+        let status =
+            |t: &bridgenotes_format::table::TextTable| -> HashMap<String, (String, String)> {
+                let ids: Vec<&str> = t.column("noteId").unwrap().collect();
+                let s: Vec<&str> = t.column("finalRatingStatus").unwrap().collect();
+                let d: Vec<&str> = t.column("decidedBy").unwrap().collect();
+                ids.iter()
+                    .zip(s.iter().zip(&d))
+                    .map(|(i, (s, d))| (i.to_string(), (s.to_string(), d.to_string())))
+                    .collect()
+            };
+        let (ours, theirs) = (status(&ours), status(&theirs));
+        assert_eq!(ours.len(), theirs.len(), "{dataset}: same notes");
+        let agree = theirs
+            .iter()
+            .filter(|(id, (s, _))| ours.get(*id).map(|o| &o.0) == Some(s))
+            .count();
+        let core: Vec<&String> = theirs
+            .iter()
+            .filter(|(_, (_, d))| d == "CoreModel (v1.1)")
+            .map(|(id, _)| id)
+            .collect();
+        let core_agree = core
+            .iter()
+            .filter(|id| ours[**id].0 == theirs[**id].0)
+            .count();
+        let share = 100.0 * agree as f64 / theirs.len() as f64;
+        let core_share = 100.0 * core_agree as f64 / core.len() as f64;
+        println!(
+            "{dataset}: finalRatingStatus agrees on {agree}/{} notes ({share:.2} %); on notes the reference's core model decided {core_agree}/{} ({core_share:.2} %)",
+            theirs.len(),
+            core.len()
+        );
+        assert!(share >= min_final, "{dataset}: {share:.2} %");
+        assert!(
+            core_share >= min_core_decided,
+            "{dataset}: {core_share:.2} %"
+        );
+    }
+}

@@ -1,0 +1,576 @@
+//! One scoring run over a community, from prepared data to the four output files: the core
+//! model's prescoring and final scoring, meta-scoring, the status history update and the
+//! contributor scores. Sub-models that are not implemented yet leave their columns empty.
+
+use crate::community::Community;
+use crate::helpfulness::{NoteTimes, contribution_counts};
+use crate::history_update::{rescoring_active_rules, update_status_history};
+use crate::meta::{MetaOutcome, ModelResult, ModelResults, meta_score};
+use crate::mf::MfParamsError;
+use crate::output::{
+    AUX_NOTE_INFO_COLUMNS, HELPFULNESS_SCORES_COLUMNS, OutputTable, SCORED_NOTES_COLUMNS,
+};
+use crate::pss::{self, Cliques, Variant};
+use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
+use crate::rules::RuleParams;
+use crate::scorer::final_fits::{FinalFitOptions, final_fits};
+use crate::scorer::prescore::{PrescoreOptions, prescore};
+use crate::scorer::scored_notes::{RuleInputs, score_notes};
+use crate::scorer::{ScorerSpec, select};
+use crate::tags::{TagThresholds, TaggedRatings, note_tag_counts};
+use crate::topic::Topic;
+use crate::{ColumnValues, NoteStatus, StatusHistoryRow, Table};
+
+const DAY_MILLIS: f64 = 86_400_000.0;
+
+/// Settings of a run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreOptions {
+    /// "Now" of the run (the reference's `--epoch-millis`), in milliseconds.
+    pub now_millis: i64,
+    /// The wall clock, for the clock-dependent rescoring labels.
+    pub wall_millis: i64,
+    /// Run the pseudo-rater refits (uncertainty bounds of core intercepts).
+    pub pseudo_raters: bool,
+}
+
+/// Everything a run writes.
+#[derive(Clone, Debug)]
+pub struct ScoreOutputs {
+    pub scored_notes: Table,
+    pub aux_note_info: Table,
+    pub note_status_history: Vec<StatusHistoryRow>,
+    pub helpfulness_scores: Table,
+    /// Final status counts (CRH, CRNH, NMR).
+    pub status_counts: [usize; 3],
+}
+
+fn f32s(values: impl IntoIterator<Item = Option<f64>>) -> ColumnValues {
+    ColumnValues::F32(values.into_iter().map(|v| v.map(|v| v as f32)).collect())
+}
+
+fn f64s(values: impl IntoIterator<Item = Option<f64>>) -> ColumnValues {
+    ColumnValues::F64(values.into_iter().collect())
+}
+
+fn ints(values: impl IntoIterator<Item = Option<i64>>) -> ColumnValues {
+    ColumnValues::Int(values.into_iter().collect())
+}
+
+fn strs<S: ToString>(values: impl IntoIterator<Item = Option<S>>) -> ColumnValues {
+    ColumnValues::Str(
+        values
+            .into_iter()
+            .map(|v| v.map(|v| v.to_string()))
+            .collect(),
+    )
+}
+
+fn bools(values: impl IntoIterator<Item = Option<bool>>) -> ColumnValues {
+    ColumnValues::Bool(values.into_iter().collect())
+}
+
+/// Scores a prepared community. `topics` gives each note's topic (notes with a topic are
+/// left to topic models); `cliques` the post-selection-similarity assignment, if computed.
+pub fn score(
+    community: &Community,
+    topics: &[Option<Topic>],
+    cliques: Option<&Cliques>,
+    options: &ScoreOptions,
+) -> Result<ScoreOutputs, MfParamsError> {
+    let (mut prescoring_view, mut final_view) = (community.clone(), community.clone());
+    if let Some(cliques) = cliques {
+        pss::apply(&mut prescoring_view, cliques, Variant::Prescoring);
+        pss::apply(&mut final_view, cliques, Variant::Final);
+    }
+    let notes = community.notes.len();
+    let participants = community.participants.len();
+
+    // The core model.
+    let spec = ScorerSpec::core();
+    let pre_selection = select(&prescoring_view, &spec, topics);
+    let no_harassment = vec![None; notes];
+    let prescored = prescore(
+        &prescoring_view,
+        &pre_selection,
+        &PrescoreOptions::core(),
+        &no_harassment,
+    )?;
+    let tables = &prescored.tables;
+    let selection = select(&final_view, &spec, topics);
+    let fit_options = FinalFitOptions {
+        pseudo_raters: options.pseudo_raters,
+        ..FinalFitOptions::default()
+    };
+    let fits = final_fits(&final_view, &selection.ratings, tables, &fit_options)?;
+    let thresholds = tables
+        .meta
+        .tag_filter_thresholds
+        .as_ref()
+        .map(|t| TagThresholds {
+            adjusted_ratio: std::array::from_fn(|k| t.get(k).copied().filter(|v| !v.is_nan())),
+        });
+    let no_diligence = vec![None; notes];
+    let inputs = RuleInputs {
+        low_diligence_intercept: &no_diligence,
+        tag_thresholds: thresholds.as_ref(),
+    };
+    let scored = score_notes(
+        &final_view,
+        &selection,
+        tables,
+        &fits,
+        &RuleParams::core(),
+        inputs,
+    );
+    let core_output: Vec<bool> = (0..notes)
+        .map(|n| selection.notes[n] && selection.captured[n])
+        .collect();
+    let in_user_table: Vec<bool> = (0..participants)
+        .map(|u| {
+            fits.main.raters[u]
+                || tables.rater_agree_ratio[u].is_some()
+                || tables.rater_intercept[u].is_some()
+        })
+        .collect();
+    let mut final_round_ratings = vec![0i64; notes];
+    for &k in &selection.ratings {
+        let r = &final_view.ratings;
+        if in_user_table[r.rater[k as usize] as usize] {
+            final_round_ratings[r.note[k as usize] as usize] += 1;
+        }
+    }
+
+    // Meta-scoring and the history update.
+    let r = &final_view.ratings;
+    let tag_counts = note_tag_counts(TaggedRatings::new(&r.note, &r.rater, &r.tags), notes);
+    let mut outcomes: Vec<MetaOutcome> = Vec::with_capacity(notes);
+    let mut history: Vec<StatusHistoryRow> = Vec::with_capacity(notes);
+    for n in 0..notes {
+        let mut models = ModelResults::default();
+        if core_output[n]
+            && let Some(outcome) = &scored.outcome[n]
+        {
+            models.core = ModelResult {
+                status: Some(outcome.status),
+                intercept: fits.main.intercept[n],
+            };
+        }
+        let note = &community.notes[n];
+        let outcome = meta_score(
+            &models,
+            &note.history,
+            &tag_counts[n],
+            None,
+            options.now_millis,
+        );
+        history.push(update_status_history(
+            &note.history,
+            &outcome,
+            &models,
+            None,
+            options.now_millis,
+        ));
+        outcomes.push(outcome);
+    }
+
+    // Note statistics over all (post-PSS) ratings.
+    let mut num_ratings = vec![0i64; notes];
+    let mut last_28 = vec![0i64; notes];
+    let mut sampled = vec![0i64; notes];
+    let cutoff = options.now_millis as f64 - 28.0 * DAY_MILLIS;
+    for k in 0..r.len() {
+        let n = r.note[k] as usize;
+        num_ratings[n] += 1;
+        last_28[n] += (r.created_at_millis[k] as f64 > cutoff) as i64;
+        sampled[n] += r.population_sampled[k] as i64;
+    }
+
+    let core = |values: &[Option<f64>]| -> Vec<Option<f64>> {
+        values
+            .iter()
+            .zip(&core_output)
+            .map(|(v, o)| v.filter(|_| *o))
+            .collect()
+    };
+    let mut sn = OutputTable::new(&SCORED_NOTES_COLUMNS, notes);
+    sn.set(
+        "noteId",
+        ints(community.notes.iter().map(|n| Some(n.note_id))),
+    );
+    sn.set("coreNoteIntercept", f32s(core(&fits.main.intercept)));
+    sn.set("coreNoteFactor1", f32s(core(&fits.main.factor)));
+    sn.set(
+        "finalRatingStatus",
+        strs(outcomes.iter().map(|o| Some(o.status))),
+    );
+    sn.set("firstTag", strs(outcomes.iter().map(|o| o.first_tag)));
+    sn.set("secondTag", strs(outcomes.iter().map(|o| o.second_tag)));
+    let core_outcome = |n: usize| scored.outcome[n].as_ref().filter(|_| core_output[n]);
+    sn.set(
+        "coreActiveRules",
+        strs((0..notes).map(|n| core_outcome(n).map(|o| o.active_rules_text()))),
+    );
+    sn.set(
+        "activeFilterTags",
+        strs((0..notes).map(|n| {
+            core_outcome(n).and_then(|_| scored.active_filter_tags[n].active_filter_tags())
+        })),
+    );
+    sn.set(
+        "classification",
+        strs(community.notes.iter().map(|n| n.classification)),
+    );
+    sn.set(
+        "createdAtMillis",
+        f64s(
+            community
+                .notes
+                .iter()
+                .map(|n| Some(n.created_at_millis as f64)),
+        ),
+    );
+    sn.set(
+        "coreRatingStatus",
+        strs((0..notes).map(|n| core_outcome(n).map(|o| o.status))),
+    );
+    sn.set(
+        "metaScorerActiveRules",
+        strs(outcomes.iter().map(|o| Some(o.active_rules_text()))),
+    );
+    sn.set(
+        "decidedBy",
+        strs(outcomes.iter().map(|o| Some(o.decided_by().label()))),
+    );
+    if let Some(bounds) = &fits.bounds {
+        sn.set("coreNoteInterceptMin", f32s(core(&bounds.intercept_min)));
+        sn.set("coreNoteInterceptMax", f32s(core(&bounds.intercept_max)));
+    }
+    sn.set("numRatings", ints(num_ratings.iter().map(|&c| Some(c))));
+    sn.set(
+        "timestampMillisOfCurrentStatus",
+        f64s((0..notes).map(|_| Some(options.now_millis as f64))),
+    );
+    sn.set(
+        "coreNumFinalRoundRatings",
+        f64s((0..notes).map(|n| {
+            (core_output[n] && final_round_ratings[n] > 0).then_some(final_round_ratings[n] as f64)
+        })),
+    );
+    sn.set(
+        "rescoringActiveRules",
+        strs(community.notes.iter().map(|n| {
+            Some(rescoring_active_rules(
+                n.created_at_millis,
+                n.history.timestamp_millis_of_current_status,
+                options.wall_millis,
+            ))
+        })),
+    );
+    sn.set(
+        "timestampMillisOfNmrDueToMinStableCrhTime",
+        f64s(
+            history
+                .iter()
+                .map(|h| h.timestamp_millis_of_nmr_due_to_min_stable_crh_time),
+        ),
+    );
+    sn.set(
+        "coreNoteInterceptNoHighVol",
+        f32s(core(&fits.no_high_volume)),
+    );
+    sn.set(
+        "coreNoteInterceptNoCorrelated",
+        f32s(core(&fits.no_correlated)),
+    );
+    if let Some(sampled_fit) = &fits.population_sampled {
+        sn.set(
+            "coreNoteInterceptPopulationSampled",
+            f32s(core(sampled_fit)),
+        );
+    }
+
+    let mut aux = OutputTable::new(&AUX_NOTE_INFO_COLUMNS, notes);
+    aux.set(
+        "noteId",
+        ints(community.notes.iter().map(|n| Some(n.note_id))),
+    );
+    let tag_aggregate = |n: usize| scored.tag_aggregates[n].as_ref().filter(|_| core_output[n]);
+    aux.set(
+        "ratingWeight",
+        f64s((0..notes).map(|n| tag_aggregate(n).map(|a| a.rating_weight))),
+    );
+    aux.set(
+        "createdAtMillis",
+        f64s(
+            community
+                .notes
+                .iter()
+                .map(|n| Some(n.created_at_millis as f64)),
+        ),
+    );
+    aux.set(
+        "noteAuthorParticipantId",
+        strs(
+            community
+                .notes
+                .iter()
+                .map(|n| Some(community.participants[n.author as usize].id.clone())),
+        ),
+    );
+    aux.set(
+        "awaitingBool",
+        bools(outcomes.iter().map(|o| Some(o.awaiting_bool()))),
+    );
+    aux.set("numRatingsLast28", ints(last_28.iter().map(|&c| Some(c))));
+    aux.set(
+        "numPopulationSampledRatings",
+        ints(sampled.iter().map(|&c| Some(c))),
+    );
+    aux.set(
+        "currentStatus",
+        strs(community.notes.iter().map(|n| n.history.current_status)),
+    );
+    aux.set(
+        "crhBool",
+        bools(outcomes.iter().map(|o| Some(o.crh_bool()))),
+    );
+    aux.set(
+        "crnhBool",
+        bools(outcomes.iter().map(|o| Some(o.crnh_bool()))),
+    );
+    aux.set(
+        "unlockedRatingStatus",
+        strs(outcomes.iter().map(|o| o.unlocked_status)),
+    );
+    aux.set(
+        "preStabilizationRatingStatus",
+        strs(outcomes.iter().map(|o| Some(o.pre_stabilization_status))),
+    );
+    for (k, name) in HELPFUL_TAGS.iter().enumerate() {
+        aux.set(
+            name,
+            ints(tag_counts.iter().map(|c| Some(c.helpful[k] as i64))),
+        );
+    }
+    for (k, name) in NOT_HELPFUL_TAGS.iter().enumerate() {
+        aux.set(
+            name,
+            ints(tag_counts.iter().map(|c| Some(c.not_helpful[k] as i64))),
+        );
+        aux.set(
+            &format!("{name}Adjusted"),
+            f64s((0..notes).map(|n| tag_aggregate(n).map(|a| a.adjusted[k]))),
+        );
+        aux.set(
+            &format!("{name}AdjustedRatio"),
+            f64s((0..notes).map(|n| tag_aggregate(n).and_then(|a| a.adjusted_ratio[k]))),
+        );
+    }
+    let incorrect = |n: usize| scored.incorrect[n].as_ref().filter(|_| core_output[n]);
+    aux.set(
+        "notHelpfulIncorrect_interval",
+        f64s((0..notes).map(|n| incorrect(n).map(|a| a.incorrect as f64))),
+    );
+    aux.set(
+        "p_incorrect_user_interval",
+        f64s((0..notes).map(|n| incorrect(n).map(|a| a.p_incorrect_user))),
+    );
+    aux.set(
+        "num_voters_interval",
+        f64s((0..notes).map(|n| incorrect(n).map(|a| a.voters as f64))),
+    );
+    aux.set(
+        "tf_idf_incorrect_interval",
+        f64s((0..notes).map(|n| incorrect(n).map(|a| a.tf_idf.unwrap_or(f64::NAN)))),
+    );
+
+    // Contributor scores.
+    let final_status: Vec<Option<NoteStatus>> = outcomes.iter().map(|o| Some(o.status)).collect();
+    let times = NoteTimes::from_history(history.iter());
+    let authors: Vec<u32> = community.notes.iter().map(|n| n.author).collect();
+    let counts_u32: Vec<u32> = num_ratings.iter().map(|&c| c as u32).collect();
+    let contributions = contribution_counts(
+        participants,
+        &community.ratings,
+        &times,
+        &authors,
+        &final_status,
+        &counts_u32,
+    );
+    let rows: Vec<usize> = (0..participants)
+        .filter(|&u| {
+            tables.rater_intercept[u].is_some()
+                || tables.first_round_rater_intercept[u].is_some()
+                || tables.rater_agree_ratio[u].is_some()
+                || tables.mean_note_score[u].is_some()
+                || contributions.rating[u].is_some()
+                || contributions.authoring[u].is_some()
+        })
+        .collect();
+    let mut hs = OutputTable::new(&HELPFULNESS_SCORES_COLUMNS, rows.len());
+    let pick =
+        |values: &[Option<f64>]| -> Vec<Option<f64>> { rows.iter().map(|&u| values[u]).collect() };
+    hs.set(
+        "raterParticipantId",
+        strs(
+            rows.iter()
+                .map(|&u| Some(community.participants[u].id.clone())),
+        ),
+    );
+    hs.set("coreRaterIntercept", f32s(pick(&tables.rater_intercept)));
+    hs.set("coreRaterFactor1", f32s(pick(&tables.rater_factor)));
+    hs.set(
+        "crhCrnhRatioDifference",
+        f64s(pick(&tables.crh_crnh_ratio_difference)),
+    );
+    hs.set("meanNoteScore", f64s(pick(&tables.mean_note_score)));
+    hs.set("raterAgreeRatio", f64s(pick(&tables.rater_agree_ratio)));
+    let rating = |u: usize| contributions.rating[u].as_ref();
+    hs.set(
+        "successfulRatingHelpfulCount",
+        f64s(
+            rows.iter()
+                .map(|&u| rating(u).map(|c| c.valid.successful_helpful as f64)),
+        ),
+    );
+    hs.set(
+        "successfulRatingNotHelpfulCount",
+        f64s(
+            rows.iter()
+                .map(|&u| rating(u).map(|c| c.valid.successful_not_helpful as f64)),
+        ),
+    );
+    hs.set(
+        "successfulRatingTotal",
+        f64s(
+            rows.iter()
+                .map(|&u| rating(u).map(|c| c.valid.successful_total() as f64)),
+        ),
+    );
+    hs.set(
+        "unsuccessfulRatingHelpfulCount",
+        f64s(
+            rows.iter()
+                .map(|&u| rating(u).map(|c| c.valid.unsuccessful_helpful as f64)),
+        ),
+    );
+    hs.set(
+        "unsuccessfulRatingNotHelpfulCount",
+        f64s(
+            rows.iter()
+                .map(|&u| rating(u).map(|c| c.valid.unsuccessful_not_helpful as f64)),
+        ),
+    );
+    hs.set(
+        "unsuccessfulRatingTotal",
+        f64s(
+            rows.iter()
+                .map(|&u| rating(u).map(|c| c.valid.unsuccessful_total() as f64)),
+        ),
+    );
+    hs.set(
+        "ratingsAwaitingMoreRatings",
+        f64s(
+            rows.iter()
+                .map(|&u| rating(u).map(|c| c.ratings_awaiting_more_ratings as f64)),
+        ),
+    );
+    hs.set(
+        "ratedAfterDecision",
+        f64s(
+            rows.iter()
+                .map(|&u| rating(u).map(|c| c.rated_after_decision as f64)),
+        ),
+    );
+    let authoring = |u: usize| contributions.authoring[u].as_ref();
+    hs.set(
+        "notesCurrentlyRatedHelpful",
+        ints(
+            rows.iter()
+                .map(|&u| authoring(u).map(|c| c.notes_currently_rated_helpful as i64)),
+        ),
+    );
+    hs.set(
+        "notesCurrentlyRatedNotHelpful",
+        ints(
+            rows.iter()
+                .map(|&u| authoring(u).map(|c| c.notes_currently_rated_not_helpful as i64)),
+        ),
+    );
+    hs.set(
+        "notesAwaitingMoreRatings",
+        ints(
+            rows.iter()
+                .map(|&u| authoring(u).map(|c| c.notes_awaiting_more_ratings as i64)),
+        ),
+    );
+    hs.set(
+        "aggregateRatingReceivedTotal",
+        f64s(
+            rows.iter()
+                .map(|&u| authoring(u).map(|c| c.aggregate_rating_received_total as f64)),
+        ),
+    );
+    let enrollment = |u: usize| community.participants[u].enrollment.as_ref();
+    hs.set(
+        "enrollmentState",
+        ints(rows.iter().map(|&u| enrollment(u).map(|e| e.state.code()))),
+    );
+    hs.set(
+        "successfulRatingNeededToEarnIn",
+        ints(
+            rows.iter()
+                .map(|&u| enrollment(u).map(|e| e.successful_rating_needed_to_earn_in)),
+        ),
+    );
+    hs.set(
+        "timestampOfLastStateChange",
+        ints(
+            rows.iter()
+                .map(|&u| enrollment(u).map(|e| e.timestamp_of_last_state_change)),
+        ),
+    );
+    hs.set(
+        "aboveHelpfulnessThreshold",
+        bools(rows.iter().map(|&u| tables.above_helpfulness_threshold[u])),
+    );
+    hs.set(
+        "timestampOfLastEarnOut",
+        f64s(rows.iter().map(|&u| {
+            Some(
+                enrollment(u)
+                    .and_then(|e| e.timestamp_of_last_earn_out)
+                    .unwrap_or(1.0),
+            )
+        })),
+    );
+    hs.set(
+        "numberOfTimesEarnedOut",
+        f64s(
+            rows.iter()
+                .map(|&u| enrollment(u).map(|e| e.number_of_times_earned_out as f64)),
+        ),
+    );
+    hs.set(
+        "coreFirstRoundRaterIntercept",
+        f32s(pick(&tables.first_round_rater_intercept)),
+    );
+    hs.set(
+        "coreFirstRoundRaterFactor1",
+        f32s(pick(&tables.first_round_rater_factor)),
+    );
+
+    let count = |s: NoteStatus| outcomes.iter().filter(|o| o.status == s).count();
+    Ok(ScoreOutputs {
+        scored_notes: sn.finish(),
+        aux_note_info: aux.finish(),
+        note_status_history: history,
+        helpfulness_scores: hs.finish(),
+        status_counts: [
+            count(NoteStatus::CurrentlyRatedHelpful),
+            count(NoteStatus::CurrentlyRatedNotHelpful),
+            count(NoteStatus::NeedsMoreRatings),
+        ],
+    })
+}
