@@ -285,24 +285,6 @@ impl OutputTable {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unfilled_columns_are_empty() {
-        let mut t = OutputTable::new(&SCORED_NOTES_COLUMNS, 2);
-        t.set("noteId", ColumnValues::Int(vec![Some(1), Some(2)]));
-        let table = t.finish();
-        assert_eq!(table.columns.len(), 99);
-        assert_eq!(table.columns[0].name, "noteId");
-        assert_eq!(
-            table.column("coreNoteIntercept"),
-            Some(&ColumnValues::missing(2))
-        );
-    }
-}
-
 /// The status history as the reference writes it in its output: timestamps as floats.
 pub fn status_history_table(rows: &[crate::StatusHistoryRow]) -> Table {
     use crate::history::STATUS_HISTORY_COLUMNS as NAMES;
@@ -347,4 +329,22 @@ pub fn status_history_table(rows: &[crate::StatusHistoryRow]) -> Table {
         table.push(*name, values);
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfilled_columns_are_empty() {
+        let mut t = OutputTable::new(&SCORED_NOTES_COLUMNS, 2);
+        t.set("noteId", ColumnValues::Int(vec![Some(1), Some(2)]));
+        let table = t.finish();
+        assert_eq!(table.columns.len(), 99);
+        assert_eq!(table.columns[0].name, "noteId");
+        assert_eq!(
+            table.column("coreNoteIntercept"),
+            Some(&ColumnValues::missing(2))
+        );
+    }
 }
