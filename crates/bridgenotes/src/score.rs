@@ -1,29 +1,34 @@
 //! `bridgenotes score`: the reference scorer's job, as a drop-in replacement.
 
+use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use bridgenotes_engine::community::Community;
 use bridgenotes_engine::output::status_history_table;
-use bridgenotes_engine::pipeline::{ScoreOptions, score};
+use bridgenotes_engine::pipeline::{ScoreOptions, ScoreOutputs, score};
 use bridgenotes_engine::preprocess::prepare;
 use bridgenotes_format::{ReadOptions, write};
 
 use crate::cli::ScoreArgs;
 use crate::load::{InputPaths, load};
 
-pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
-    let options = ReadOptions {
-        headers: !args.noheaders,
-        keep_unused_columns: false,
-    };
-    let paths = InputPaths {
-        notes: &args.notes,
-        ratings: &args.ratings,
-        status: &args.status,
-        enrollment: &args.enrollment,
-    };
+/// How a run is configured.
+pub struct RunSettings {
+    pub epoch_millis: Option<i64>,
+    pub pseudo_raters: bool,
+    pub quiet: bool,
+}
+
+/// Reads the inputs, scores them and writes the four output files into `outdir`.
+pub fn score_to_dir(
+    paths: &InputPaths<'_>,
+    options: &ReadOptions,
+    outdir: &Path,
+    settings: &RunSettings,
+) -> anyhow::Result<(Community, ScoreOutputs)> {
     let started = Instant::now();
-    let inputs = load(&paths, &options, args.common.quiet)?;
+    let inputs = load(paths, options, settings.quiet)?;
     let (community, report) = prepare(
         inputs.notes,
         inputs.ratings,
@@ -39,39 +44,29 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         "inputs prepared"
     );
     let wall_millis = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
-    let now_millis = args.epoch_millis.map_or(wall_millis, |e| e as i64);
+    let now_millis = settings.epoch_millis.unwrap_or(wall_millis);
     let topics = vec![None; community.notes.len()];
     let phase = Instant::now();
-    let outputs = score(
-        &community,
-        &topics,
-        None,
-        &ScoreOptions {
-            now_millis,
-            wall_millis,
-            pseudo_raters: !args.nopseudoraters,
-        },
-    )?;
+    let options = ScoreOptions {
+        now_millis,
+        wall_millis,
+        pseudo_raters: settings.pseudo_raters,
+    };
+    let outputs = score(&community, &topics, None, &options)?;
     tracing::info!(
         seconds = format!("{:.2}", phase.elapsed().as_secs_f64()),
         "scored"
     );
 
-    std::fs::create_dir_all(&args.outdir)
-        .with_context(|| format!("creating {}", args.outdir.display()))?;
-    write::write_table(&args.outdir.join("scored_notes.tsv"), &outputs.scored_notes)?;
+    std::fs::create_dir_all(outdir).with_context(|| format!("creating {}", outdir.display()))?;
+    write::write_table(&outdir.join("scored_notes.tsv"), &outputs.scored_notes)?;
     write::write_table(
-        &args.outdir.join("helpfulness_scores.tsv"),
+        &outdir.join("helpfulness_scores.tsv"),
         &outputs.helpfulness_scores,
     )?;
-    write::write_table(
-        &args.outdir.join("note_status_history.tsv"),
-        &status_history_table(&outputs.note_status_history),
-    )?;
-    write::write_table(
-        &args.outdir.join("aux_note_info.tsv"),
-        &outputs.aux_note_info,
-    )?;
+    let history = status_history_table(&outputs.note_status_history);
+    write::write_table(&outdir.join("note_status_history.tsv"), &history)?;
+    write::write_table(&outdir.join("aux_note_info.tsv"), &outputs.aux_note_info)?;
     let [crh, crnh, nmr] = outputs.status_counts;
     tracing::info!(
         helpful = crh,
@@ -79,7 +74,27 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         needs_more_ratings = nmr,
         seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
         "wrote {}",
-        args.outdir.display()
+        outdir.display()
     );
+    Ok((community, outputs))
+}
+
+pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
+    let options = ReadOptions {
+        headers: !args.noheaders,
+        keep_unused_columns: false,
+    };
+    let paths = InputPaths {
+        notes: &args.notes,
+        ratings: &args.ratings,
+        status: &args.status,
+        enrollment: &args.enrollment,
+    };
+    let settings = RunSettings {
+        epoch_millis: args.epoch_millis.map(|e| e as i64),
+        pseudo_raters: !args.nopseudoraters,
+        quiet: args.common.quiet,
+    };
+    score_to_dir(&paths, &options, &args.outdir, &settings)?;
     Ok(())
 }

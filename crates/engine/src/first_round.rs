@@ -1,10 +1,7 @@
-//! The first matrix-factorization round of a scorer: rating filters, the fit, and the
-//! provisional statuses it implies (the reference's `_prescore_notes_and_users` steps 1–4,
-//! without stable initialization).
+//! Pieces of a scorer's first matrix-factorization round: the rating count filters and a
+//! deterministic starting point for free fits (see `scorer::prescore`).
 
-use crate::mf::{Factors, FitReport, Frozen, MfParams, RatingMatrix, fit, spectral_init};
-use crate::rules::{RuleParams, provisional_status};
-use crate::{NoteStatus, Ratings};
+use crate::mf::Factors;
 
 /// Minimum ratings per rater and per note for a first-round fit (`filter_ratings(10, 5)`).
 pub const MIN_RATINGS_PER_RATER: usize = 10;
@@ -41,85 +38,6 @@ pub fn filter_by_counts(
     keep.iter_mut()
         .zip(note)
         .for_each(|(k, &n)| *k &= notes[n as usize] >= min_note);
-}
-
-/// Result of a first-round fit over a [`Ratings`] table.
-#[derive(Clone, Debug)]
-pub struct FirstRound {
-    /// Note ids of the fit's note rows.
-    pub note_ids: Vec<i64>,
-    /// Rater ids of the fit's rater rows.
-    pub rater_ids: Vec<String>,
-    /// Ratings per note row in the fit.
-    pub note_ratings: Vec<usize>,
-    pub factors: Factors,
-    pub report: FitReport,
-}
-
-impl FirstRound {
-    /// The provisional status of note row `n` under the core thresholds (GeneralCRH and
-    /// GeneralCRNH; classification is not considered here).
-    pub fn status(&self, n: usize, thresholds: &RuleParams) -> NoteStatus {
-        provisional_status(
-            self.factors.note_intercept[n],
-            self.factors.note_factor[n],
-            self.note_ratings[n],
-            thresholds,
-        )
-    }
-}
-
-/// Fits the core model to every rating that carries a helpfulness value, after the
-/// first-round count filters; factors follow the reference's sign convention.
-pub fn fit_first_round(
-    ratings: &Ratings,
-    params: &MfParams,
-) -> Result<FirstRound, crate::mf::MfParamsError> {
-    let params = params.validate()?;
-    let mut keep: Vec<bool> = (0..ratings.len())
-        .map(|i| ratings.helpful_num(i).is_some())
-        .collect();
-    filter_by_counts(
-        &ratings.note,
-        &ratings.rater,
-        &mut keep,
-        MIN_RATINGS_PER_RATER,
-        MIN_RATINGS_PER_NOTE,
-    );
-    // Rows in order of first appearance, as the reference indexes them.
-    let mut note_row = vec![u32::MAX; ratings.note_ids.len()];
-    let mut rater_row = vec![u32::MAX; ratings.rater_ids.len()];
-    let (mut note_ids, mut rater_ids) = (Vec::new(), Vec::new());
-    let (mut ns, mut us, mut vs) = (Vec::new(), Vec::new(), Vec::new());
-    for i in (0..ratings.len()).filter(|&i| keep[i]) {
-        let n = ratings.note[i] as usize;
-        if note_row[n] == u32::MAX {
-            note_row[n] = note_ids.len() as u32;
-            note_ids.push(ratings.note_ids[n]);
-        }
-        let u = ratings.rater[i] as usize;
-        if rater_row[u] == u32::MAX {
-            rater_row[u] = rater_ids.len() as u32;
-            rater_ids.push(ratings.rater_ids[u].clone());
-        }
-        ns.push(note_row[n]);
-        us.push(rater_row[u]);
-        vs.push(ratings.helpful_num(i).expect("kept ratings have a value"));
-    }
-    let mut note_ratings = vec![0usize; note_ids.len()];
-    ns.iter().for_each(|&n| note_ratings[n as usize] += 1);
-    let matrix = RatingMatrix::new(note_ids.len(), rater_ids.len(), &ns, &us, &vs);
-    let seed = deterministic_init(note_ids.len(), rater_ids.len()).rater_factor;
-    let init = spectral_init(&matrix, &params, &seed);
-    let (mut factors, report) = fit(&matrix, &params, init, Frozen::default());
-    factors.identify_sign();
-    Ok(FirstRound {
-        note_ids,
-        rater_ids,
-        note_ratings,
-        factors,
-        report,
-    })
 }
 
 /// A fixed pseudo-random starting point: factors uniform in (−a, a) with
