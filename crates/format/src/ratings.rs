@@ -94,7 +94,7 @@ pub(crate) const SPECS: [ColumnSpec; 35] = {
 
 /// Bytes read per block; each block is parsed in parallel chunks of [`CHUNK`] bytes.
 const BLOCK: usize = 32 << 20;
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 8 << 20;
 
 /// One parsed rating, borrowing its text from the input.
 struct Parsed<'a> {
@@ -173,7 +173,7 @@ impl<'a, 'b> Chunk<'a, 'b> {
         Chunk {
             known,
             ratings,
-            seen_raters: FxHashMap::default(),
+            seen_raters: FxHashMap::with_capacity_and_hasher(1 << 14, Default::default()),
             new_notes: FxHashMap::default(),
             last_note: None,
         }
@@ -484,7 +484,7 @@ fn read_file(
     builder: &mut RatingsBuilder,
 ) -> Result<()> {
     let io = |e| FormatError::io(path, e);
-    let mut input = crate::source::open(path)?;
+    let mut input = crate::source::Prefetch::new(crate::source::open(path)?);
     let mut buf = Vec::with_capacity(BLOCK + CHUNK);
     let mut eof = fill(&mut input, &mut buf, BLOCK).map_err(io)?;
     if buf.is_empty() {

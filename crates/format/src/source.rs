@@ -65,3 +65,84 @@ pub fn input_size(path: &Path) -> u64 {
         .map(|m| m.len())
         .sum()
 }
+
+/// A reader that reads (and decompresses) ahead on a background thread, so that parsing on
+/// the calling threads overlaps with I/O.
+pub struct Prefetch {
+    blocks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+/// Size of the blocks read ahead; two are in flight at most.
+const PREFETCH_BLOCK: usize = 8 << 20;
+
+impl Prefetch {
+    /// Starts reading `input` ahead.
+    pub fn new(mut input: Box<dyn Read + Send>) -> Prefetch {
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        std::thread::spawn(move || {
+            loop {
+                let mut block = vec![0u8; PREFETCH_BLOCK];
+                let mut filled = 0;
+                let result = loop {
+                    match input.read(&mut block[filled..]) {
+                        Ok(0) => break Ok(()),
+                        Ok(n) => {
+                            filled += n;
+                            if filled == block.len() {
+                                break Ok(());
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                block.truncate(filled);
+                let last = filled == 0;
+                let message = result.map(|()| block);
+                let failed = message.is_err();
+                // A closed channel means the reader was dropped: stop quietly.
+                if tx.send(message).is_err() || last || failed {
+                    return;
+                }
+            }
+        });
+        Prefetch {
+            blocks: rx,
+            current: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for Prefetch {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.current.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.blocks.recv() {
+                Ok(Ok(block)) => {
+                    self.done = block.is_empty();
+                    self.current = block;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Ok(0);
+                }
+            }
+        }
+        let n = out.len().min(self.current.len() - self.at);
+        out[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
