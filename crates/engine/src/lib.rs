@@ -6,13 +6,17 @@
 //! `bridgenotes-format` or a database, hand it to the engine, and write what it returns.
 
 pub mod community;
+pub mod diligence;
 pub mod enrollment;
 pub mod first_round;
+pub mod harassment;
 pub mod history;
+pub mod logit;
 pub mod mf;
 pub mod note;
 pub mod preprocess;
 pub mod rating;
+pub mod rating_view;
 pub mod request;
 pub mod rules;
 pub mod status;

@@ -88,27 +88,39 @@ fn penalties(matrix: &RatingMatrix, params: &ValidMfParams) -> Penalties {
     }
 }
 
-/// Solves min Σ (e_k − i − x_k f)² + a i² + b f² for (i, f); keeps `current` if singular.
-fn solve_block(
+/// Sufficient statistics of one block: Σ x, Σ x², Σ e, Σ e·x over its ratings, where e is
+/// the rating minus everything but this block's terms and x the other side's factor.
+#[derive(Default)]
+struct BlockSums {
     count: usize,
-    sum_x: f64,
-    sum_xx: f64,
-    sum_e: f64,
-    sum_ex: f64,
-    a: f64,
-    b: f64,
-    current: (f64, f64),
-) -> (f64, f64) {
-    let s0 = count as f64 + a;
-    let s2 = sum_xx + b;
-    let det = s0 * s2 - sum_x * sum_x;
-    if det.abs() < 1e-300 {
-        return current;
+    x: f64,
+    xx: f64,
+    e: f64,
+    ex: f64,
+}
+
+impl BlockSums {
+    fn add(&mut self, e: f64, x: f64) {
+        self.count += 1;
+        self.x += x;
+        self.xx += x * x;
+        self.e += e;
+        self.ex += e * x;
     }
-    (
-        (sum_e * s2 - sum_ex * sum_x) / det,
-        (s0 * sum_ex - sum_x * sum_e) / det,
-    )
+
+    /// Solves min Σ (e_k − i − x_k f)² + a i² + b f² for (i, f); keeps `current` if singular.
+    fn solve(&self, a: f64, b: f64, current: (f64, f64)) -> (f64, f64) {
+        let s0 = self.count as f64 + a;
+        let s2 = self.xx + b;
+        let det = s0 * s2 - self.x * self.x;
+        if det.abs() < 1e-300 {
+            return current;
+        }
+        (
+            (self.e * s2 - self.ex * self.x) / det,
+            (s0 * self.ex - self.x * self.e) / det,
+        )
+    }
 }
 
 fn update_notes(matrix: &RatingMatrix, f: &mut Factors, pen: &Penalties) {
@@ -121,25 +133,11 @@ fn update_notes(matrix: &RatingMatrix, f: &mut Factors, pen: &Penalties) {
         .with_min_len(CHUNK)
         .for_each(|(n, (i_n, f_n))| {
             let (raters, values) = matrix.note_ratings(n);
-            let (mut sx, mut sxx, mut se, mut sex) = (0.0, 0.0, 0.0, 0.0);
+            let mut sums = BlockSums::default();
             for (&u, &r) in raters.iter().zip(values) {
-                let x = rf[u as usize];
-                let e = r as f64 - mu - ri[u as usize];
-                sx += x;
-                sxx += x * x;
-                se += e;
-                sex += e * x;
+                sums.add(r as f64 - mu - ri[u as usize], rf[u as usize]);
             }
-            let (i, fac) = solve_block(
-                raters.len(),
-                sx,
-                sxx,
-                se,
-                sex,
-                pen.note_intercept,
-                pen.note_factor,
-                (*i_n, *f_n),
-            );
+            let (i, fac) = sums.solve(pen.note_intercept, pen.note_factor, (*i_n, *f_n));
             *i_n = i;
             *f_n = fac;
         });
@@ -155,25 +153,11 @@ fn update_raters(matrix: &RatingMatrix, f: &mut Factors, pen: &Penalties) {
         .with_min_len(CHUNK)
         .for_each(|(u, (i_u, f_u))| {
             let (notes, values) = matrix.rater_ratings(u);
-            let (mut sx, mut sxx, mut se, mut sex) = (0.0, 0.0, 0.0, 0.0);
+            let mut sums = BlockSums::default();
             for (&n, &r) in notes.iter().zip(values) {
-                let x = nf[n as usize];
-                let e = r as f64 - mu - ni[n as usize];
-                sx += x;
-                sxx += x * x;
-                se += e;
-                sex += e * x;
+                sums.add(r as f64 - mu - ni[n as usize], nf[n as usize]);
             }
-            let (i, fac) = solve_block(
-                notes.len(),
-                sx,
-                sxx,
-                se,
-                sex,
-                pen.rater_intercept,
-                pen.rater_factor,
-                (*i_u, *f_u),
-            );
+            let (i, fac) = sums.solve(pen.rater_intercept, pen.rater_factor, (*i_u, *f_u));
             *i_u = i;
             *f_u = fac;
         });
@@ -395,10 +379,10 @@ mod tests {
         let (mut ns, mut us, mut vs) = (Vec::new(), Vec::new(), Vec::new());
         let viewpoint: Vec<f64> = (0..raters).map(|_| next() * 2.0 - 1.0).collect();
         let slant: Vec<f64> = (0..notes).map(|_| next() * 2.0 - 1.0).collect();
-        for n in 0..notes {
-            for u in 0..raters {
+        for (n, s) in slant.iter().enumerate() {
+            for (u, v) in viewpoint.iter().enumerate() {
                 if next() < density {
-                    let p = 0.5 + 0.4 * viewpoint[u] * slant[n];
+                    let p = 0.5 + 0.4 * v * s;
                     let v = if next() < p {
                         1.0
                     } else if next() < 0.2 {

@@ -80,10 +80,10 @@ impl MfParams {
                 return Err(MfParamsError::NegativeLambda { name, value });
             }
         }
-        if let Some(ratio) = self.rating_per_note_loss_ratio {
-            if !(ratio.is_finite() && ratio > 0.0) {
-                return Err(MfParamsError::BadRatio(ratio));
-            }
+        if let Some(ratio) = self.rating_per_note_loss_ratio
+            && !(ratio.is_finite() && ratio > 0.0)
+        {
+            return Err(MfParamsError::BadRatio(ratio));
         }
         if !(self.tolerance.is_finite() && self.tolerance > 0.0) {
             return Err(MfParamsError::BadTolerance(self.tolerance));
