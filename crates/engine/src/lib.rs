@@ -6,11 +6,14 @@
 //! `bridgenotes-format` or a database, hand it to the engine, and write what it returns.
 
 pub mod community;
+pub mod diligence;
 pub mod enrollment;
 pub mod first_round;
+pub mod harassment;
 pub mod helpfulness;
 pub mod history;
 pub mod history_update;
+pub mod logit;
 pub mod meta;
 pub mod mf;
 pub mod note;
@@ -21,6 +24,7 @@ pub mod preprocess;
 pub mod prescoring;
 pub mod pss;
 pub mod rating;
+pub mod rating_view;
 pub mod request;
 pub mod rules;
 pub mod scorer;

@@ -1,0 +1,28 @@
+//! Weighted logistic (binary cross-entropy with logits) rank-1 factorization: the model
+//! behind the harassment tag-consensus and low-diligence models.
+//!
+//! A labelled rating `y ∈ [0, 1]` by rater `u` on note `n` gets the logit
+//! `s = μ + i_u + ρ_u · i_n + f_u · f_n` and the loss is
+//! `(1/N) Σ w · BCE(s, y) + penalties`, with a weight `w` per rating. ρ_u is a per-rater
+//! multiplier of the note intercept (the diligence model's "reputation"); a plain biased
+//! factorization keeps it at 1 and frozen.
+//!
+//! The reference fits these models with full-batch Adam. Given the rater side, every note's
+//! `(i_n, f_n)` enters the loss through a logistic regression on two covariates `(ρ_u, f_u)`
+//! plus a ridge penalty, which is strictly convex; likewise every rater's `(i_u, f_u, ρ_u)`
+//! given the notes (covariates `1, f_n, i_n`) and μ given both. So the solver alternates
+//! exact block minimizations — a damped Newton iteration on a 2×2, 3×3 or 1×1 system per
+//! block — in parallel over blocks with one writer per parameter. Sums over all ratings
+//! (the loss, μ's Newton terms) are taken in fixed chunks of notes and added in chunk
+//! order, so results are bitwise identical on any number of threads.
+
+mod data;
+mod fit;
+mod params;
+
+pub use data::{LogitData, Run};
+pub use fit::{LogitFactors, LogitLoss, LogitReport, fit_logit, logit_gradient, logit_loss};
+pub use params::{LogitParams, LogitParamsError, Trainable, ValidLogitParams};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,120 @@
+//! A borrowed view of the rating columns the tag-based models read, so they run on the raw
+//! [`Ratings`] table or on a prepared [`ScoringRatings`] without copying.
+
+use crate::community::ScoringRatings;
+use crate::{HelpfulnessLevel, Ratings};
+
+/// Rating columns, one entry per rating in each. `note` and `rater` are indices in the
+/// caller's own index spaces (interned ids of [`Ratings`], or the note and participant
+/// indices of a [`crate::community::Community`]); models report their rows in those terms.
+#[derive(Clone, Copy, Debug)]
+pub struct RatingView<'a> {
+    pub note: &'a [u32],
+    pub rater: &'a [u32],
+    pub created_at_millis: &'a [i64],
+    pub level: &'a [Option<HelpfulnessLevel>],
+    /// Tag bits as in [`Ratings::tags`].
+    pub tags: &'a [u32],
+}
+
+impl RatingView<'_> {
+    /// Number of ratings.
+    pub fn len(&self) -> usize {
+        self.note.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.note.is_empty()
+    }
+
+    /// Panics unless every column (and `include`, when given) has one entry per rating.
+    pub(crate) fn check(&self, include: Option<&[bool]>) {
+        let n = self.len();
+        assert!(
+            self.rater.len() == n
+                && self.created_at_millis.len() == n
+                && self.level.len() == n
+                && self.tags.len() == n,
+            "ragged rating columns"
+        );
+        if let Some(include) = include {
+            assert_eq!(include.len(), n, "one include flag per rating");
+        }
+    }
+}
+
+impl<'a> From<&'a ScoringRatings> for RatingView<'a> {
+    fn from(r: &'a ScoringRatings) -> Self {
+        RatingView {
+            note: &r.note,
+            rater: &r.rater,
+            created_at_millis: &r.created_at_millis,
+            level: &r.level,
+            tags: &r.tags,
+        }
+    }
+}
+
+impl<'a> From<&'a Ratings> for RatingView<'a> {
+    fn from(r: &'a Ratings) -> Self {
+        RatingView {
+            note: &r.note,
+            rater: &r.rater,
+            created_at_millis: &r.created_at_millis,
+            level: &r.level,
+            tags: &r.tags,
+        }
+    }
+}
+
+/// Row tables of one fit: each caller index that occurs gets a dense row.
+pub(crate) struct Rows {
+    /// Caller index of each row.
+    pub ids: Vec<u32>,
+    /// Row of each caller index (`u32::MAX` when absent).
+    pub row: Vec<u32>,
+}
+
+impl Rows {
+    /// Rows in order of first appearance among `keys[i]` for selected `i`.
+    pub(crate) fn first_appearance(keys: &[u32], selected: impl Iterator<Item = usize>) -> Rows {
+        let size = keys.iter().map(|&k| k as usize + 1).max().unwrap_or(0);
+        let mut row = vec![u32::MAX; size];
+        let mut ids = Vec::new();
+        for i in selected {
+            let k = keys[i] as usize;
+            if row[k] == u32::MAX {
+                row[k] = ids.len() as u32;
+                ids.push(keys[i]);
+            }
+        }
+        Rows { ids, row }
+    }
+
+    /// Rows in increasing caller index among `keys[i]` for selected `i`.
+    pub(crate) fn sorted(keys: &[u32], selected: impl Iterator<Item = usize>) -> Rows {
+        let size = keys.iter().map(|&k| k as usize + 1).max().unwrap_or(0);
+        let mut present = vec![false; size];
+        for i in selected {
+            present[keys[i] as usize] = true;
+        }
+        let mut row = vec![u32::MAX; size];
+        let mut ids = Vec::new();
+        for (k, _) in present.iter().enumerate().filter(|(_, p)| **p) {
+            row[k] = ids.len() as u32;
+            ids.push(k as u32);
+        }
+        Rows { ids, row }
+    }
+}
+
+/// `values[index]` when present and finite, else `default` (the reference's fill of
+/// missing and NaN initial values).
+pub(crate) fn lookup(values: &[f64], index: u32, default: f64) -> f64 {
+    values
+        .get(index as usize)
+        .copied()
+        .filter(|v| v.is_finite())
+        .unwrap_or(default)
+}
