@@ -1,8 +1,7 @@
 //! Our prescoring of the core model against the reference's prescoring tables: first- and
 //! final-round rater parameters, the helpfulness filter and final-round note parameters.
-//! The reference's fits start from random draws, and its harassment model is not run here
-//! yet (no penalty): most raters whose helpfulness differs are raters the reference
-//! penalised. The bounds below are what we reach today; they tighten as models land.
+//! The reference's fits start from random draws and stop short of the optimum in places,
+//! so agreement is measured, not demanded bit for bit.
 
 mod common;
 
@@ -25,14 +24,7 @@ fn core_prescoring_matches_the_reference_tables() {
         pss::apply(&mut community, &cliques, Variant::Prescoring);
         let spec = ScorerSpec::core();
         let selection = select(&community, &spec, &topics);
-        let no_harassment = vec![None; community.notes.len()];
-        let ours = prescore(
-            &community,
-            &selection,
-            &PrescoreOptions::core(),
-            &no_harassment,
-        )
-        .unwrap();
+        let ours = prescore(&community, &selection, &PrescoreOptions::core()).unwrap();
         let empty_meta = PrescoringMeta {
             global_intercept: 0.0,
             low_diligence_global_intercepts: None,

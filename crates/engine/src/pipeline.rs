@@ -3,18 +3,19 @@
 //! contributor scores. Sub-models that are not implemented yet leave their columns empty.
 
 use crate::community::Community;
+use crate::diligence::{DiligenceParams, LossRatios, fit_diligence_final};
 use crate::helpfulness::{NoteTimes, contribution_counts};
 use crate::history_update::{rescoring_active_rules, update_status_history};
 use crate::meta::{MetaOutcome, ModelResult, ModelResults, meta_score};
-use crate::mf::MfParamsError;
 use crate::output::{
     AUX_NOTE_INFO_COLUMNS, HELPFULNESS_SCORES_COLUMNS, OutputTable, SCORED_NOTES_COLUMNS,
 };
 use crate::pss::{self, Cliques, Variant};
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
+use crate::rating_view::RatingView;
 use crate::rules::RuleParams;
 use crate::scorer::final_fits::{FinalFitOptions, final_fits};
-use crate::scorer::prescore::{PrescoreOptions, prescore};
+use crate::scorer::prescore::{PrescoreError, PrescoreOptions, prescore};
 use crate::scorer::scored_notes::{RuleInputs, score_notes};
 use crate::scorer::{ScorerSpec, select};
 use crate::tags::{TagThresholds, TaggedRatings, note_tag_counts};
@@ -77,7 +78,7 @@ pub fn score(
     topics: &[Option<Topic>],
     cliques: Option<&Cliques>,
     options: &ScoreOptions,
-) -> Result<ScoreOutputs, MfParamsError> {
+) -> Result<ScoreOutputs, PrescoreError> {
     let (mut prescoring_view, mut final_view) = (community.clone(), community.clone());
     if let Some(cliques) = cliques {
         pss::apply(&mut prescoring_view, cliques, Variant::Prescoring);
@@ -89,13 +90,7 @@ pub fn score(
     // The core model.
     let spec = ScorerSpec::core();
     let pre_selection = select(&prescoring_view, &spec, topics);
-    let no_harassment = vec![None; notes];
-    let prescored = prescore(
-        &prescoring_view,
-        &pre_selection,
-        &PrescoreOptions::core(),
-        &no_harassment,
-    )?;
+    let prescored = prescore(&prescoring_view, &pre_selection, &PrescoreOptions::core())?;
     let tables = &prescored.tables;
     let selection = select(&final_view, &spec, topics);
     let fit_options = FinalFitOptions {
@@ -110,9 +105,33 @@ pub fn score(
         .map(|t| TagThresholds {
             adjusted_ratio: std::array::from_fn(|k| t.get(k).copied().filter(|v| !v.is_nan())),
         });
-    let no_diligence = vec![None; notes];
+    // Final low-diligence intercepts, from the low-diligence model's prescoring.
+    let mut low_diligence = vec![None; notes];
+    if let Some(pre_diligence) = &prescored.diligence {
+        let mut used = vec![false; final_view.ratings.len()];
+        fits.main
+            .ratings
+            .iter()
+            .for_each(|&k| used[k as usize] = true);
+        let ratios = LossRatios {
+            note: tables.meta.ratings_per_note(),
+            rater: tables.meta.ratings_per_user(),
+        };
+        let fitted = fit_diligence_final(
+            RatingView::from(&final_view.ratings),
+            Some(&used),
+            pre_diligence,
+            Some(ratios),
+            &DiligenceParams::default(),
+        )?;
+        if let Some(d) = fitted {
+            for (k, &n) in d.notes.iter().enumerate() {
+                low_diligence[n as usize] = Some(d.note_intercept[k]);
+            }
+        }
+    }
     let inputs = RuleInputs {
-        low_diligence_intercept: &no_diligence,
+        low_diligence_intercept: &low_diligence,
         tag_thresholds: thresholds.as_ref(),
     };
     let scored = score_notes(
@@ -380,6 +399,7 @@ pub fn score(
         "num_voters_interval",
         f64s((0..notes).map(|n| incorrect(n).map(|a| a.voters as f64))),
     );
+    aux.set("lowDiligenceIntercept", f64s(core(&low_diligence)));
     aux.set(
         "tf_idf_incorrect_interval",
         f64s((0..notes).map(|n| incorrect(n).map(|a| a.tf_idf.unwrap_or(f64::NAN)))),

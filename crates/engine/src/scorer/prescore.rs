@@ -4,17 +4,21 @@
 
 use crate::NoteStatus;
 use crate::community::{Community, ScoringRatings};
+use crate::diligence::{DiligenceParams, DiligencePrescoring, fit_diligence_prescoring};
 use crate::first_round::{
     MIN_RATINGS_PER_NOTE, MIN_RATINGS_PER_RATER, deterministic_init, filter_by_counts,
 };
+use crate::harassment::{TagModelParams, TagOutcome, fit_harassment_model};
 use crate::helpfulness::{
     HarassmentPenaltyParams, HelpfulnessParams, HelpfulnessScore, NoteTimes, author_helpfulness,
     harassment_penalties, helpfulness_scores, valid_rating_counts, valid_ratings,
 };
+use crate::logit::LogitParamsError;
 use crate::mf::{
     Factors, FitReport, Frozen, MfParams, MfParamsError, RatingMatrix, fit, spectral_init,
 };
 use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
+use crate::rating_view::RatingView;
 use crate::rules::{NoteFacts, RuleParams, apply_rules};
 use crate::tags::{
     TagAggregateParams, TagFilterParams, TaggedRatings, note_tag_aggregates,
@@ -31,6 +35,8 @@ pub struct PrescoreOptions {
     pub helpfulness: HelpfulnessParams,
     pub penalty: HarassmentPenaltyParams,
     pub tag_filter: TagFilterParams,
+    pub harassment: TagModelParams,
+    pub diligence: DiligenceParams,
 }
 
 impl PrescoreOptions {
@@ -42,6 +48,8 @@ impl PrescoreOptions {
             helpfulness: HelpfulnessParams::default(),
             penalty: HarassmentPenaltyParams::default(),
             tag_filter: TagFilterParams::default(),
+            harassment: TagModelParams::default(),
+            diligence: DiligenceParams::default(),
         }
     }
 }
@@ -125,16 +133,30 @@ pub struct Prescored {
     pub final_round: RowFit,
     /// Rater helpfulness with the harassment penalty, per participant.
     pub helpfulness: Vec<Option<HelpfulnessScore>>,
+    /// The low-diligence model's prescoring, which its final fits start from.
+    pub diligence: Option<DiligencePrescoring>,
 }
 
-/// Prescores one scorer. `harassment_note_intercept` is the tag-consensus model's note
-/// intercept per note (`None` everywhere when that model is not run: no penalty).
+/// Why prescoring failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PrescoreError {
+    #[error(transparent)]
+    MatrixFactorization(#[from] MfParamsError),
+    #[error(transparent)]
+    Logistic(#[from] LogitParamsError),
+}
+
+/// A per-note (or per-participant) value vector with NaN for missing, as model inits take.
+fn or_nan(values: &[Option<f64>]) -> Vec<f64> {
+    values.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+}
+
+/// Prescores one scorer.
 pub fn prescore(
     community: &Community,
     selection: &Selection,
     options: &PrescoreOptions,
-    harassment_note_intercept: &[Option<f64>],
-) -> Result<Prescored, MfParamsError> {
+) -> Result<Prescored, PrescoreError> {
     let notes = community.notes.len();
     let participants = community.participants.len();
     let ratings = community.ratings.subset(&selection.ratings);
@@ -184,11 +206,36 @@ pub fn prescore(
         &first_intercept,
         &options.helpfulness,
     );
+    // The harassment (tag-consensus) model, on first-round ratings of raters who pass the
+    // helpfulness filter before any penalty, started from the first-round factors.
+    let unpenalised = helpfulness_scores(&author_scores, &counts, None, &options.helpfulness);
+    let passes = |u: usize| {
+        unpenalised[u]
+            .as_ref()
+            .is_some_and(|h| h.above_helpfulness_threshold)
+    };
+    let harassment_mask: Vec<bool> = (0..ratings.len())
+        .map(|k| first_round_mask[k] && passes(ratings.rater[k] as usize))
+        .collect();
+    let (first_rater_intercept, first_rater_factor) = first_round.rater_params(participants);
+    let harassment = fit_harassment_model(
+        RatingView::from(&ratings),
+        Some(&harassment_mask),
+        &or_nan(&first_factor),
+        &or_nan(&first_rater_factor),
+        &options.harassment,
+    )?;
+    let harassment_notes = match &harassment {
+        TagOutcome::Fitted(model) => model.by_note(notes),
+        TagOutcome::NoData | TagOutcome::DegeneratePositiveRate(_) => vec![None; notes],
+    };
+    let harassment_note_intercept: Vec<Option<f64>> =
+        harassment_notes.iter().map(|p| p.map(|p| p.0)).collect();
     let penalties = harassment_penalties(
         participants,
         &ratings,
         &first_round_mask,
-        harassment_note_intercept,
+        &harassment_note_intercept,
         &options.penalty,
     );
     let helpfulness = helpfulness_scores(
@@ -210,7 +257,14 @@ pub fn prescore(
     let final_round = fit_free(&ratings, &final_mask, &options.mf)?;
     let (final_intercept, final_factor) = final_round.note_params(notes);
     let (rater_intercept, rater_factor) = final_round.rater_params(participants);
-    let (first_rater_intercept, first_rater_factor) = first_round.rater_params(participants);
+
+    // The low-diligence model on the final-round ratings.
+    let diligence = fit_diligence_prescoring(
+        RatingView::from(&ratings),
+        Some(&final_mask),
+        &or_nan(&rater_factor),
+        &options.diligence,
+    )?;
 
     // Tag-filter thresholds: final-round factors, over notes provisionally helpful.
     let tagged = TaggedRatings::new(&ratings.note, &ratings.rater, &ratings.tags);
@@ -231,7 +285,10 @@ pub fn prescore(
 
     let meta = PrescoringMeta {
         global_intercept: final_round.factors.global_intercept,
-        low_diligence_global_intercepts: None,
+        low_diligence_global_intercepts: diligence.as_ref().map(|d| {
+            let g = &d.global_intercept;
+            [g.first_round, g.second_round, g.final_round]
+        }),
         tag_filter_thresholds: Some(
             thresholds
                 .adjusted_ratio
@@ -246,7 +303,23 @@ pub fn prescore(
     let mut tables = ScorerPrescoring::empty(notes, participants, meta);
     tables.note_intercept = final_intercept;
     tables.note_factor = final_factor;
-    tables.harassment_note_intercept = harassment_note_intercept.to_vec();
+    tables.harassment_note_intercept = harassment_note_intercept;
+    tables.harassment_note_factor = harassment_notes.iter().map(|p| p.map(|p| p.1)).collect();
+    if let Some(d) = &diligence {
+        for (k, &n) in d.notes.iter().enumerate() {
+            let n = n as usize;
+            tables.low_diligence_note_intercept[n] = Some(d.note_intercept[k]);
+            tables.low_diligence_note_factor[n] = Some(d.note_factor[k]);
+            tables.low_diligence_note_intercept_round2[n] = Some(d.note_intercept_round2[k]);
+        }
+        for (k, &u) in d.raters.iter().enumerate() {
+            let u = u as usize;
+            tables.low_diligence_rater_intercept[u] = Some(d.rater_intercept[k]);
+            tables.low_diligence_rater_factor[u] = Some(d.rater_factor[k]);
+            tables.low_diligence_rater_reputation[u] = Some(d.rater_reputation[k]);
+            tables.low_diligence_rater_intercept_round2[u] = Some(d.rater_intercept_round2[k]);
+        }
+    }
     tables.rater_intercept = rater_intercept;
     tables.rater_factor = rater_factor;
     tables.first_round_rater_intercept = first_rater_intercept;
@@ -269,5 +342,6 @@ pub fn prescore(
         first_round,
         final_round,
         helpfulness,
+        diligence,
     })
 }
