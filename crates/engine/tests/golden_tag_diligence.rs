@@ -15,12 +15,13 @@ use bridgenotes_engine::diligence::{
     DiligenceParams, LossRatios, fit_diligence_final, fit_diligence_prescoring,
 };
 use bridgenotes_engine::first_round::{
-    MIN_RATINGS_PER_NOTE, MIN_RATINGS_PER_RATER, filter_by_counts, fit_first_round,
+    MIN_RATINGS_PER_NOTE, MIN_RATINGS_PER_RATER, filter_by_counts,
 };
 use bridgenotes_engine::harassment::{TagModelParams, fit_harassment_model};
 use bridgenotes_engine::mf::MfParams;
 use bridgenotes_engine::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS, flag};
 use bridgenotes_engine::rating_view::RatingView;
+use bridgenotes_engine::scorer::prescore::fit_free;
 use bridgenotes_engine::{HelpfulnessLevel, Ratings};
 
 fn dataset() -> PathBuf {
@@ -188,29 +189,35 @@ struct Ours {
 fn run_ours() -> Ours {
     let clock = std::time::Instant::now();
     let ratings = read_ratings();
-    let first = fit_first_round(&ratings, &MfParams::default()).unwrap();
+    let scoring = bridgenotes_engine::community::ScoringRatings {
+        note: ratings.note.clone(),
+        rater: ratings.rater.clone(),
+        helpful_num: (0..ratings.len())
+            .map(|k| ratings.helpful_num(k).unwrap_or(f32::NAN))
+            .collect(),
+        ..Default::default()
+    };
+    let mut keep: Vec<bool> = (0..ratings.len())
+        .map(|k| ratings.helpful_num(k).is_some())
+        .collect();
+    filter_by_counts(
+        &ratings.note,
+        &ratings.rater,
+        &mut keep,
+        MIN_RATINGS_PER_RATER,
+        MIN_RATINGS_PER_NOTE,
+    );
+    let first = fit_free(&scoring, &keep, &MfParams::default()).unwrap();
     eprintln!("first round: {:?} at {:?}", first.report, clock.elapsed());
 
     // First-round factors per interned note / rater index.
-    let note_index: HashMap<i64, usize> = ratings
-        .note_ids
-        .iter()
-        .enumerate()
-        .map(|(k, id)| (*id, k))
-        .collect();
-    let rater_index: HashMap<&str, usize> = ratings
-        .rater_ids
-        .iter()
-        .enumerate()
-        .map(|(k, id)| (id.as_str(), k))
-        .collect();
     let mut note_factor = vec![f64::NAN; ratings.note_ids.len()];
-    for (row, id) in first.note_ids.iter().enumerate() {
-        note_factor[note_index[id]] = first.factors.note_factor[row];
+    for (row, &n) in first.note_rows.iter().enumerate() {
+        note_factor[n as usize] = first.factors.note_factor[row];
     }
     let mut rater_factor = vec![f64::NAN; ratings.rater_ids.len()];
-    for (row, id) in first.rater_ids.iter().enumerate() {
-        rater_factor[rater_index[id.as_str()]] = first.factors.rater_factor[row];
+    for (row, &u) in first.rater_rows.iter().enumerate() {
+        rater_factor[u as usize] = first.factors.rater_factor[row];
     }
 
     let view = RatingView::from(&ratings);
