@@ -23,6 +23,7 @@ impl Cli {
             Command::Synth(a) => a.common.quiet,
             Command::Demo(a) => a.common.quiet,
             Command::BenchParse(a) => a.common.quiet,
+            Command::Compare(a) => a.common.quiet,
         }
     }
 
@@ -32,6 +33,7 @@ impl Cli {
             Command::Synth(a) => a.common.threads,
             Command::Demo(a) => a.common.threads,
             Command::BenchParse(a) => a.common.threads,
+            Command::Compare(a) => a.common.threads,
         }
     }
 }
@@ -46,6 +48,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Benchmark: parse a ratings file and compare with a plain streaming pass over it.
     BenchParse(BenchParseArgs),
+    /// Compare two scoring output folders (ours and the reference's, or two runs): statuses,
+    /// model parameters and per-column agreement. A report: exits 0 even when they differ.
+    Compare(CompareArgs),
 }
 
 /// Flags every command takes.
@@ -138,6 +143,23 @@ pub struct DemoArgs {
 pub struct BenchParseArgs {
     /// Ratings file or directory (plain or gzipped).
     pub ratings: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Our output folder: scored_notes, helpfulness_scores, note_status_history and
+    /// aux_note_info, each as NAME.tsv or NAME.tsv.gz (missing files are reported).
+    pub ours: PathBuf,
+    /// The output folder to compare with, e.g. the reference scorer's.
+    pub theirs: PathBuf,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// How many disagreeing notes (and keys found on one side only) to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
     #[command(flatten)]
     pub common: Common,
 }

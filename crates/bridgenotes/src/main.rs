@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod compare;
 mod demo;
 mod load;
 mod progress;
@@ -23,5 +24,6 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Synth(args) => synth::run(&args),
         cli::Command::Demo(args) => demo::run(&args),
         cli::Command::BenchParse(args) => bench::parse(&args),
+        cli::Command::Compare(args) => compare::run(&args),
     }
 }
