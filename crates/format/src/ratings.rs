@@ -173,7 +173,7 @@ impl<'a, 'b> Chunk<'a, 'b> {
         Chunk {
             known,
             ratings,
-            seen_raters: FxHashMap::with_capacity_and_hasher(1 << 14, Default::default()),
+            seen_raters: FxHashMap::with_capacity_and_hasher(1 << 16, Default::default()),
             new_notes: FxHashMap::default(),
             last_note: None,
         }
@@ -434,24 +434,14 @@ fn split_chunks(block: &[u8]) -> Vec<&[u8]> {
 }
 
 /// Reads until `buf` holds at least `target` bytes or the input ends; returns true at the end.
+/// Appends into spare capacity (no zero-filling of the buffer).
 fn fill(input: &mut dyn Read, buf: &mut Vec<u8>, target: usize) -> std::io::Result<bool> {
-    while buf.len() < target {
-        let start = buf.len();
-        buf.resize(target, 0);
-        match input.read(&mut buf[start..]) {
-            Ok(0) => {
-                buf.truncate(start);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(start + n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
-        }
+    if buf.len() >= target {
+        return Ok(false);
     }
-    Ok(false)
+    let wanted = target - buf.len();
+    let got = input.take(wanted as u64).read_to_end(buf)?;
+    Ok(got < wanted)
 }
 
 /// Reads ratings from a file or a directory of part files (sorted by name). `progress` is

@@ -84,22 +84,12 @@ impl Prefetch {
         let (tx, rx) = std::sync::mpsc::sync_channel(2);
         std::thread::spawn(move || {
             loop {
-                let mut block = vec![0u8; PREFETCH_BLOCK];
-                let mut filled = 0;
-                let result = loop {
-                    match input.read(&mut block[filled..]) {
-                        Ok(0) => break Ok(()),
-                        Ok(n) => {
-                            filled += n;
-                            if filled == block.len() {
-                                break Ok(());
-                            }
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => break Err(e),
-                    }
-                };
-                block.truncate(filled);
+                let mut block = Vec::with_capacity(PREFETCH_BLOCK);
+                let result = (&mut input)
+                    .take(PREFETCH_BLOCK as u64)
+                    .read_to_end(&mut block)
+                    .map(|_| ());
+                let filled = block.len();
                 let last = filled == 0;
                 let message = result.map(|()| block);
                 let failed = message.is_err();
