@@ -99,6 +99,10 @@ pub struct ScoreArgs {
     /// Skip pseudo-rater refits.
     #[arg(long)]
     pub nopseudoraters: bool,
+    /// Keep a binary copy of the parsed ratings here and reuse it while the ratings files are
+    /// unchanged (skips parsing on later runs).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
     /// Comma-separated scorer names to run (default: all implemented).
     #[arg(long, value_delimiter = ',')]
     pub scorers: Vec<String>,

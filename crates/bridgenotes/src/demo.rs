@@ -44,6 +44,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let settings = RunSettings {
         epoch_millis: Some(epoch_millis),
         pseudo_raters: true,
+        cache_dir: None,
         quiet: args.common.quiet,
     };
     let (community, outputs) = score_to_dir(&paths, &ReadOptions::default(), &output, &settings)?;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use bridgenotes_engine::{Enrollment, Note, Ratings, StatusHistoryRow};
-use bridgenotes_format::{ReadOptions, enrollment, history, notes, ratings};
+use bridgenotes_format::{ReadOptions, cache, enrollment, history, notes, ratings};
 
 use crate::progress;
 
@@ -25,7 +25,12 @@ pub struct InputPaths<'a> {
     pub enrollment: &'a Path,
 }
 
-pub fn load(paths: &InputPaths<'_>, options: &ReadOptions, quiet: bool) -> anyhow::Result<Inputs> {
+pub fn load(
+    paths: &InputPaths<'_>,
+    options: &ReadOptions,
+    cache_dir: Option<&Path>,
+    quiet: bool,
+) -> anyhow::Result<Inputs> {
     let started = Instant::now();
     let notes = notes::read_notes(paths.notes, options).context("reading notes")?;
     let status_history = history::read_status_history(paths.status, options)
@@ -33,9 +38,12 @@ pub fn load(paths: &InputPaths<'_>, options: &ReadOptions, quiet: bool) -> anyho
     let enrollment = enrollment::read_enrollment(paths.enrollment, options)
         .context("reading user enrollment")?;
     let bar = progress::counter(quiet, "ratings", "ratings");
-    let ratings =
-        ratings::read_ratings_with_progress(paths.ratings, options, &|n| bar.set_position(n))
-            .context("reading ratings")?;
+    let progress = |n| bar.set_position(n);
+    let ratings = match cache_dir {
+        Some(dir) => cache::read_ratings_cached(paths.ratings, options, dir, &progress),
+        None => ratings::read_ratings_with_progress(paths.ratings, options, &progress),
+    }
+    .context("reading ratings")?;
     bar.finish_and_clear();
     tracing::info!(
         seconds = format!("{:.2}", started.elapsed().as_secs_f64()),

@@ -17,6 +17,7 @@ use crate::load::{InputPaths, load};
 pub struct RunSettings {
     pub epoch_millis: Option<i64>,
     pub pseudo_raters: bool,
+    pub cache_dir: Option<std::path::PathBuf>,
     pub quiet: bool,
 }
 
@@ -28,7 +29,7 @@ pub fn score_to_dir(
     settings: &RunSettings,
 ) -> anyhow::Result<(Community, ScoreOutputs)> {
     let started = Instant::now();
-    let inputs = load(paths, options, settings.quiet)?;
+    let inputs = load(paths, options, settings.cache_dir.as_deref(), settings.quiet)?;
     let (community, report) = prepare(
         inputs.notes,
         inputs.ratings,
@@ -93,6 +94,7 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
     let settings = RunSettings {
         epoch_millis: args.epoch_millis.map(|e| e as i64),
         pseudo_raters: !args.nopseudoraters,
+        cache_dir: args.cache_dir.clone(),
         quiet: args.common.quiet,
     };
     score_to_dir(&paths, &options, &args.outdir, &settings)?;

@@ -10,6 +10,7 @@
 //! [`float`] for number text) and atomically: to a temporary file in the target directory,
 //! renamed over the target only when complete.
 
+pub mod cache;
 pub mod compare;
 pub mod enrollment;
 pub mod error;
