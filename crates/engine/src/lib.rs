@@ -21,6 +21,7 @@ pub mod scorer;
 pub mod status;
 pub mod table;
 pub mod topic;
+pub mod topic_model;
 
 pub use enrollment::{Enrollment, EnrollmentState};
 pub use history::StatusHistoryRow;
