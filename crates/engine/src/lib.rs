@@ -32,6 +32,7 @@ pub mod status;
 pub mod table;
 pub mod tags;
 pub mod topic;
+pub mod topic_model;
 
 pub use enrollment::{Enrollment, EnrollmentState};
 pub use history::StatusHistoryRow;
