@@ -77,7 +77,12 @@ fn planted() -> Community {
         let t = b.created(n) + 2 * HOUR;
         let clique: &[u32] = if n < 20 { &[0, 1, 2, 3, 4] } else { &[7, 8, 9] };
         for (j, &u) in clique.iter().enumerate() {
-            b.rate(n, u, t + j as i64 * MINUTE_MILLIS, HelpfulnessLevel::Helpful);
+            b.rate(
+                n,
+                u,
+                t + j as i64 * MINUTE_MILLIS,
+                HelpfulnessLevel::Helpful,
+            );
         }
         for v in 10..30u32 {
             if (v * 7 + n) % 3 == 0 {
@@ -149,7 +154,10 @@ fn raters_who_mostly_rate_one_author_right_away_join_the_author() {
     let pairs = suspect_pairs(&community, &PssParams::default());
     assert_eq!(pairs, vec![(0, 1)]);
     let pss = post_selection_cliques(&community, &PssParams::default());
-    assert_eq!(pss, vec![Some(1), Some(1), None, None, None, None, None, None]);
+    assert_eq!(
+        pss,
+        vec![Some(1), Some(1), None, None, None, None, None, None]
+    );
 }
 
 #[test]
@@ -204,7 +212,10 @@ fn quasi_community() -> Community {
 fn raters_aligned_on_many_posts_form_a_quasi_clique() {
     let community = quasi_community();
     let params = PssParams::default();
-    assert_eq!(quasi_cliques(&community, &params.quasi), vec![vec![0, 1, 2, 3, 4, 5]]);
+    assert_eq!(
+        quasi_cliques(&community, &params.quasi),
+        vec![vec![0, 1, 2, 3, 4, 5]]
+    );
     let cliques = detect_cliques(&community, &params);
     let expected: Vec<Option<i64>> = (0..11).map(|u| (u < 6).then_some(1)).collect();
     assert_eq!(cliques.quasi_clique, expected);
@@ -224,7 +235,10 @@ fn old_notes_fall_outside_the_quasi_clique_window() {
 #[test]
 fn small_data_gives_no_cliques_instead_of_the_reference_crash() {
     let empty = Community::default();
-    assert_eq!(detect_cliques(&empty, &PssParams::default()), Cliques::default());
+    assert_eq!(
+        detect_cliques(&empty, &PssParams::default()),
+        Cliques::default()
+    );
     let mut b = Builder::new(4);
     for i in 0..3 {
         let n = b.note(3, START + i * DAY);
