@@ -13,13 +13,15 @@ struct Builder {
 
 impl Builder {
     fn new(participants: usize) -> Builder {
-        let mut community = Community::default();
-        community.participants = (0..participants)
-            .map(|u| Participant {
-                id: u.to_string(),
-                enrollment: None,
-            })
-            .collect();
+        let community = Community {
+            participants: (0..participants)
+                .map(|u| Participant {
+                    id: u.to_string(),
+                    enrollment: None,
+                })
+                .collect(),
+            ..Default::default()
+        };
         Builder { community }
     }
 
@@ -98,15 +100,13 @@ fn planted() -> Community {
 fn a_planted_clique_of_co_raters_is_found_and_independent_raters_are_not() {
     let community = planted();
     let cliques = detect_cliques(&community, &PssParams::default());
-    let pss = &cliques.post_selection;
-    for u in 0..5 {
-        assert_eq!(pss[u], Some(1), "rater {u}");
-    }
-    for u in 7..10 {
-        assert_eq!(pss[u], Some(2), "rater {u}");
-    }
-    for u in (5..7).chain(10..34) {
-        assert_eq!(pss[u], None, "participant {u}");
+    for (u, clique) in cliques.post_selection.iter().enumerate() {
+        let expected = match u {
+            0..5 => Some(1),
+            7..10 => Some(2),
+            _ => None,
+        };
+        assert_eq!(*clique, expected, "participant {u}");
     }
     // Too few aligned posts for any quasi-clique seed.
     assert!(cliques.quasi_clique.iter().all(Option::is_none));
