@@ -11,6 +11,7 @@
 //! history, have no tweet and no classification): the reference joins ratings to its notes
 //! table, which holds the notes file alone.
 
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::community::Community;
@@ -190,6 +191,18 @@ pub fn suspect_pairs(community: &Community, params: &PssParams) -> Vec<(u32, u32
     pairs
 }
 
+/// Removes repeats from the sorted `values[from..]`; returns the new length.
+fn dedup_tail<T: PartialEq + Copy>(values: &mut [T], from: usize) -> usize {
+    let mut kept = from;
+    for i in from..values.len() {
+        if kept == from || values[kept - 1] != values[i] {
+            values[kept] = values[i];
+            kept += 1;
+        }
+    }
+    kept
+}
+
 fn pack(a: u32, b: u32) -> u64 {
     (u64::from(a) << 32) | u64::from(b)
 }
@@ -267,57 +280,96 @@ fn affinity_pairs(community: &Community, params: &PssParams) -> Vec<(u32, u32)> 
 /// NPMI or the minimum rating proportion reaches its threshold.
 fn similarity_pairs(community: &Community, params: &PssParams) -> Vec<(u32, u32)> {
     let r = &community.ratings;
-    // (tweet, note, time, rater) for ratings of notes on real posts.
-    let mut rows: Vec<(i64, u32, i64, u32)> = (0..r.len())
-        .filter_map(|k| {
-            let tweet = community.notes[r.note[k] as usize].tweet_id?;
-            (tweet != -1).then_some((tweet, r.note[k], r.created_at_millis[k], r.rater[k]))
-        })
+    // Notes on real posts, grouped by post.
+    let mut post_notes: Vec<(i64, u32)> = community
+        .notes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| n.tweet_id.filter(|&t| t != -1).map(|t| (t, i as u32)))
         .collect();
-    rows.sort_unstable();
+    post_notes.sort_unstable();
+    // Each note's ratings, by time (CSR over notes).
+    let mut offsets = vec![0usize; community.notes.len() + 1];
+    for &note in &r.note {
+        offsets[note as usize + 1] += 1;
+    }
+    for i in 1..offsets.len() {
+        offsets[i] += offsets[i - 1];
+    }
+    let mut fill = offsets.clone();
+    let mut by_note = vec![0u32; r.len()];
+    for (k, &note) in r.note.iter().enumerate() {
+        by_note[fill[note as usize]] = k as u32;
+        fill[note as usize] += 1;
+    }
+    let by_note: Vec<(i64, u32)> = {
+        let mut rows: Vec<(i64, u32)> = by_note
+            .iter()
+            .map(|&k| (r.created_at_millis[k as usize], r.rater[k as usize]))
+            .collect();
+        for note in 0..community.notes.len() {
+            rows[offsets[note]..offsets[note + 1]].sort_unstable();
+        }
+        rows
+    };
+    let posts: Vec<&[(i64, u32)]> = post_notes.chunk_by(|a, b| a.0 == b.0).collect();
 
-    let mut pair_counts: FxHashMap<u64, u32> = FxHashMap::default();
-    let mut tweet_pairs: Vec<u64> = Vec::new();
-    let mut posts_per_rater: FxHashMap<u32, usize> = FxHashMap::default();
-    let mut unique_ratings_on_posts = 0usize;
-    let mut raters_of_post: Vec<u32> = Vec::new();
-    for tweet_rows in rows.chunk_by(|a, b| a.0 == b.0) {
-        tweet_pairs.clear();
-        for note_rows in tweet_rows.chunk_by(|a, b| a.1 == b.1) {
+    // Per post: the rater pairs who co-rated one of its notes within the window, and its
+    // raters. Posts are processed in parallel in fixed chunks; integer counts are merged
+    // afterwards, so the result does not depend on the thread count.
+    let post_work = |post: &[(i64, u32)], pairs: &mut Vec<u64>, raters: &mut Vec<u32>| {
+        let start_pairs = pairs.len();
+        let start_raters = raters.len();
+        for &(_, note) in post {
+            let rows = &by_note[offsets[note as usize]..offsets[note as usize + 1]];
             let mut start = 0;
-            for i in 0..note_rows.len() {
-                while note_rows[i].2 - note_rows[start].2 > params.window_millis {
+            for (i, &(time, a)) in rows.iter().enumerate() {
+                while time - rows[start].0 > params.window_millis {
                     start += 1;
                 }
-                let a = note_rows[i].3;
-                for row in &note_rows[start..i] {
-                    let b = row.3;
+                for &(_, b) in &rows[start..i] {
                     if a != b {
-                        tweet_pairs.push(pack(a.min(b), a.max(b)));
+                        pairs.push(pack(a.min(b), a.max(b)));
                     }
                 }
+                raters.push(a);
             }
         }
-        tweet_pairs.sort_unstable();
-        tweet_pairs.dedup();
-        for &pair in &tweet_pairs {
-            *pair_counts.entry(pair).or_insert(0) += 1;
-        }
-        raters_of_post.clear();
-        raters_of_post.extend(tweet_rows.iter().map(|row| row.3));
-        raters_of_post.sort_unstable();
-        raters_of_post.dedup();
-        unique_ratings_on_posts += raters_of_post.len();
-        for &u in &raters_of_post {
-            *posts_per_rater.entry(u).or_insert(0) += 1;
+        pairs[start_pairs..].sort_unstable();
+        let kept = dedup_tail(pairs, start_pairs);
+        pairs.truncate(kept);
+        raters[start_raters..].sort_unstable();
+        let kept = dedup_tail(raters, start_raters);
+        raters.truncate(kept);
+    };
+    const POSTS_PER_TASK: usize = 256;
+    const TASKS_PER_BATCH: usize = 64;
+    let mut pair_counts: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut posts_per_rater = vec![0usize; community.participants.len()];
+    let mut unique_ratings_on_posts = 0usize;
+    for batch in posts.chunks(POSTS_PER_TASK * TASKS_PER_BATCH) {
+        let results: Vec<(Vec<u64>, Vec<u32>)> = batch
+            .par_chunks(POSTS_PER_TASK)
+            .map(|task| {
+                let (mut pairs, mut raters) = (Vec::new(), Vec::new());
+                for post in task {
+                    post_work(post, &mut pairs, &mut raters);
+                }
+                (pairs, raters)
+            })
+            .collect();
+        for (pairs, raters) in results {
+            for pair in pairs {
+                *pair_counts.entry(pair).or_insert(0) += 1;
+            }
+            unique_ratings_on_posts += raters.len();
+            for u in raters {
+                posts_per_rater[u as usize] += 1;
+            }
         }
     }
-    let total = |u: u32| {
-        posts_per_rater
-            .get(&u)
-            .copied()
-            .filter(|&t| t >= params.min_unique_posts)
-    };
+    let total =
+        |u: u32| Some(posts_per_rater[u as usize]).filter(|&t| t >= params.min_unique_posts);
     let n_total = unique_ratings_on_posts as f64;
     let mut out: Vec<(u32, u32)> = pair_counts
         .iter()

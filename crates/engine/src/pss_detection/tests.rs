@@ -249,3 +249,16 @@ fn small_data_gives_no_cliques_instead_of_the_reference_crash() {
     assert_eq!(cliques.quasi_clique, vec![None; 4]);
     assert_eq!(cliques.post_selection, vec![None; 4]);
 }
+
+#[test]
+fn detection_does_not_depend_on_the_thread_count() {
+    let community = planted();
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| detect_cliques(&community, &PssParams::default()))
+    };
+    assert_eq!(run(1), run(3));
+}
