@@ -37,7 +37,7 @@ pub struct PssParams {
     /// Two ratings of the same note at most this far apart are a co-rating.
     pub window_millis: i64,
     /// Rating latencies (minutes after note creation) for author–rater affinity, each with
-    /// its writer-coverage and rater-affinity thresholds.
+    /// its writer-coverage and rater-affinity thresholds (at most 32).
     pub affinity_latencies: Vec<AffinityThreshold>,
     /// Smaller author or rater totals make coverage / affinity undefined.
     pub affinity_min_denominator: usize,
@@ -224,8 +224,10 @@ fn affinity_pairs(community: &Community, params: &PssParams) -> Vec<(u32, u32)> 
     let Some(longest) = latencies.iter().map(|l| l.latency_minutes).max() else {
         return Vec::new();
     };
-    // Per (author, rater): the in-window rating count per latency; per rater likewise.
-    let mut pair_totals: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
+    assert!(latencies.len() <= 32, "at most 32 affinity latencies");
+    // Per in-window rating: (author, rater) and which latencies it falls within; per rater
+    // the in-window rating count per latency.
+    let mut windowed: Vec<(u64, u32)> = Vec::new();
     let mut rater_totals = vec![vec![0usize; n]; latencies.len()];
     for k in 0..r.len() {
         if r.level[k] != Some(HelpfulnessLevel::Helpful) {
@@ -240,19 +242,27 @@ fn affinity_pairs(community: &Community, params: &PssParams) -> Vec<(u32, u32)> 
             continue;
         }
         let rater = r.rater[k];
-        let counts = pair_totals
-            .entry(pack(note.author, rater))
-            .or_insert_with(|| vec![0; latencies.len()]);
+        let mut within = 0u32;
         for (l, threshold) in latencies.iter().enumerate() {
             if latency <= threshold.latency_minutes * MINUTE_MILLIS {
-                counts[l] += 1;
+                within |= 1 << l;
                 rater_totals[l][rater as usize] += 1;
             }
         }
+        windowed.push((pack(note.author, rater), within));
     }
+    windowed.sort_unstable();
     let min_denominator = params.affinity_min_denominator;
     let mut out = Vec::new();
-    for (&key, counts) in &pair_totals {
+    let mut counts = vec![0usize; latencies.len()];
+    for group in windowed.chunk_by(|a, b| a.0 == b.0) {
+        counts.iter_mut().for_each(|c| *c = 0);
+        for &(_, within) in group {
+            for (l, count) in counts.iter_mut().enumerate() {
+                *count += (within >> l & 1) as usize;
+            }
+        }
+        let key = group[0].0;
         let (author, rater) = unpack(key);
         let writer = writer_total[author as usize];
         let suspect = latencies.iter().enumerate().any(|(l, threshold)| {
