@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod preprocess;
 pub mod prescoring;
 pub mod pss;
+pub mod pss_detection;
 pub mod rating;
 pub mod rating_view;
 pub mod request;
