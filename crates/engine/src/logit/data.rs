@@ -1,6 +1,8 @@
 //! The labelled, weighted ratings of one logistic fit, held note-major and rater-major so
 //! that every block update reads a contiguous run and has exactly one writer.
 
+use crate::mf::counting_sort;
+
 /// The ratings of one block (one note or one rater): the other side's row, the label and
 /// the weight of each rating.
 #[derive(Clone, Copy, Debug)]
@@ -32,24 +34,6 @@ pub struct LogitData {
     by_rater_label: Vec<f32>,
     by_rater_weight: Vec<f64>,
     by_rater_input: Vec<u32>,
-}
-
-/// Stable counting sort: bucket starts and, per sorted position, the input position.
-fn counting_sort(keys: &[u32], buckets: usize) -> (Vec<usize>, Vec<u32>) {
-    let mut start = vec![0usize; buckets + 1];
-    for &k in keys {
-        start[k as usize + 1] += 1;
-    }
-    for b in 0..buckets {
-        start[b + 1] += start[b];
-    }
-    let mut next = start.clone();
-    let mut order = vec![0u32; keys.len()];
-    for (i, &k) in keys.iter().enumerate() {
-        order[next[k as usize]] = i as u32;
-        next[k as usize] += 1;
-    }
-    (start, order)
 }
 
 impl LogitData {

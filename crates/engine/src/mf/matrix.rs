@@ -16,7 +16,8 @@ pub struct RatingMatrix {
     by_rater_value: Vec<f32>,
 }
 
-fn counting_sort(keys: &[u32], buckets: usize) -> (Vec<usize>, Vec<u32>) {
+/// Stable counting sort: bucket starts and, per sorted position, the input position.
+pub(crate) fn counting_sort(keys: &[u32], buckets: usize) -> (Vec<usize>, Vec<u32>) {
     let mut start = vec![0usize; buckets + 1];
     for &k in keys {
         start[k as usize + 1] += 1;

@@ -20,5 +20,6 @@ mod pseudo_raters;
 
 pub use fit::{Factors, FitReport, Frozen, fit, loss, spectral_init};
 pub use matrix::RatingMatrix;
+pub(crate) use matrix::counting_sort;
 pub use params::{MfParams, MfParamsError, ValidMfParams};
 pub use pseudo_raters::{NoteBounds, pseudo_rater_bounds};
