@@ -13,9 +13,11 @@
 //! counted apart: where the reference had a flip prediction (`pflipProba` present) its label
 //! is unknown here, so those notes may legitimately differ.
 
+mod common;
+
+use common::{Tsv, golden};
 use std::collections::HashMap;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bridgenotes_engine::NoteStatus;
 use bridgenotes_engine::StatusHistoryRow;
@@ -34,60 +36,7 @@ use bridgenotes_engine::topic::Topic;
 const NOW: i64 = 1_795_132_800_000;
 
 fn dataset(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/golden")
-        .join(name)
-}
-
-/// A gzipped TSV file read as text: header names and rows of cells. The reference's files
-/// have no quoted fields (checked: no `"` anywhere), so splitting on tabs is exact.
-struct Tsv {
-    columns: HashMap<String, usize>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Tsv {
-    fn read(dataset: &Path, relative: &str) -> Tsv {
-        let path = dataset.join(relative);
-        let file = std::fs::File::open(&path)
-            .unwrap_or_else(|e| panic!("golden file {}: {e}", path.display()));
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(file)
-            .read_to_string(&mut text)
-            .expect("gzipped UTF-8 text");
-        assert!(!text.contains('"'), "{relative}: quoted fields");
-        let mut lines = text.lines();
-        let columns: HashMap<String, usize> = lines
-            .next()
-            .expect("a header")
-            .split('\t')
-            .enumerate()
-            .map(|(i, name)| (name.to_string(), i))
-            .collect();
-        let rows: Vec<Vec<String>> = lines
-            .map(|line| line.split('\t').map(str::to_string).collect())
-            .collect();
-        for row in &rows {
-            assert_eq!(row.len(), columns.len(), "{relative}: ragged row");
-        }
-        Tsv { columns, rows }
-    }
-
-    fn col(&self, name: &str) -> usize {
-        *self
-            .columns
-            .get(name)
-            .unwrap_or_else(|| panic!("no column {name}"))
-    }
-
-    /// Rows keyed by `noteId`.
-    fn by_note(&self) -> HashMap<i64, &Vec<String>> {
-        let c = self.col("noteId");
-        self.rows
-            .iter()
-            .map(|r| (r[c].parse().expect("a note id"), r))
-            .collect()
-    }
+    golden(name)
 }
 
 /// Typed access to one row.

@@ -7,9 +7,11 @@
 //! same ratings with the first-round rater factors standing in for the final round's. So the
 //! comparison is by correlation, with loose bounds.
 
+mod common;
+
+use common::{Tsv, golden};
 use std::collections::HashMap;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bridgenotes_engine::diligence::{
     DiligenceParams, LossRatios, fit_diligence_final, fit_diligence_prescoring,
@@ -25,59 +27,16 @@ use bridgenotes_engine::scorer::prescore::fit_free;
 use bridgenotes_engine::{HelpfulnessLevel, Ratings};
 
 fn dataset() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden/small-s2")
+    golden("small-s2")
 }
 
-/// A gzipped TSV file as text cells. (The golden files contain no quoted cells.)
-struct Tsv {
-    columns: HashMap<String, usize>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Tsv {
-    fn read(relative: &str) -> Tsv {
-        let path = dataset().join(relative);
-        let file = std::fs::File::open(&path)
-            .unwrap_or_else(|e| panic!("golden file {}: {e}", path.display()));
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(file)
-            .read_to_string(&mut text)
-            .expect("gzipped UTF-8 text");
-        let mut lines = text.lines();
-        let columns = lines
-            .next()
-            .expect("a header")
-            .split('\t')
-            .enumerate()
-            .map(|(i, name)| (name.to_string(), i))
-            .collect();
-        let rows = lines
-            .map(|line| line.split('\t').map(str::to_string).collect())
-            .collect();
-        Tsv { columns, rows }
-    }
-
-    /// Column `name` of every row.
-    fn column(&self, name: &str) -> Vec<&str> {
-        let c = *self
-            .columns
-            .get(name)
-            .unwrap_or_else(|| panic!("no column {name}"));
-        self.rows.iter().map(|r| r[c].as_str()).collect()
-    }
-
-    /// Column `name` as numbers (`None` for empty cells).
-    fn floats(&self, name: &str) -> Vec<Option<f64>> {
-        self.column(name)
-            .iter()
-            .map(|c| (!c.is_empty()).then(|| c.parse().expect("a number")))
-            .collect()
-    }
+fn tsv(relative: &str) -> Tsv {
+    Tsv::read(&dataset(), relative)
 }
 
 /// The golden ratings file as the engine's rating table.
 fn read_ratings() -> Ratings {
-    let tsv = Tsv::read("input/ratings-00000.tsv.gz");
+    let tsv = tsv("input/ratings-00000.tsv.gz");
     let note_id = tsv.column("noteId");
     let rater_id = tsv.column("raterParticipantId");
     let created = tsv.column("createdAtMillis");
@@ -314,9 +273,9 @@ fn run_ours() -> Ours {
 #[test]
 fn small_s2_correlates_with_the_reference() {
     let ours = run_ours();
-    let note_table = Tsv::read("reference-output/prescoring/prescoring_note_model_output.tsv.gz");
-    let rater_table = Tsv::read("reference-output/prescoring/prescoring_rater_model_output.tsv.gz");
-    let aux = Tsv::read("reference-output/aux_note_info.tsv.gz");
+    let note_table = tsv("reference-output/prescoring/prescoring_note_model_output.tsv.gz");
+    let rater_table = tsv("reference-output/prescoring/prescoring_rater_model_output.tsv.gz");
+    let aux = tsv("reference-output/aux_note_info.tsv.gz");
 
     let mut results: HashMap<(&str, &str), f64> = HashMap::new();
     for scorer in ["MFCoreScorer", "MFExpansionPlusScorer"] {
@@ -492,8 +451,8 @@ fn adam_round(
 /// reference's integer codes: positions in the sorted union of all participant ids.
 fn post_selection_drops(ratings: &Ratings) -> Vec<bool> {
     // Every note author is in the status history, which has no free text.
-    let history = Tsv::read("input/noteStatusHistory-00000.tsv.gz");
-    let enrollment = Tsv::read("input/userEnrollment-00000.tsv.gz");
+    let history = tsv("input/noteStatusHistory-00000.tsv.gz");
+    let enrollment = tsv("input/userEnrollment-00000.tsv.gz");
     let history_note = history.column("noteId");
     let history_author = history.column("noteAuthorParticipantId");
     let mut ids: Vec<&str> = history_author
@@ -504,7 +463,7 @@ fn post_selection_drops(ratings: &Ratings) -> Vec<bool> {
         .collect();
     ids.sort();
     ids.dedup();
-    let pss = Tsv::read("reference-output/prescoring/pss_output.tsv.gz");
+    let pss = tsv("reference-output/prescoring/pss_output.tsv.gz");
     let codes = pss.floats("raterParticipantId");
     let values = pss.floats("postSelectionValue");
     let mut clique: HashMap<&str, i64> = HashMap::new();
@@ -555,8 +514,8 @@ fn stats(ours: &[f64], theirs: &[f64]) -> String {
 #[test]
 fn reference_adam_against_the_exact_round_three_optimum() {
     let scorer = "MFCoreScorer";
-    let note_table = Tsv::read("reference-output/prescoring/prescoring_note_model_output.tsv.gz");
-    let rater_table = Tsv::read("reference-output/prescoring/prescoring_rater_model_output.tsv.gz");
+    let note_table = tsv("reference-output/prescoring/prescoring_note_model_output.tsv.gz");
+    let rater_table = tsv("reference-output/prescoring/prescoring_rater_model_output.tsv.gz");
     let note_col = |c: &str| per_scorer(&note_table, scorer, "noteId", c);
     let rater_col = |c: &str| per_scorer(&rater_table, scorer, "raterParticipantId", c);
     let (ni3, nf, ni2) = (

@@ -10,9 +10,11 @@
 //! * Per-rater incorrect-tag counts must equal the prescoring rater output of a scorer that
 //!   sees every rating.
 
+mod common;
+
+use common::{Tsv, golden};
 use std::collections::HashMap;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bridgenotes_engine::NoteStatus;
 use bridgenotes_engine::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
@@ -23,50 +25,11 @@ use bridgenotes_engine::tags::{
 };
 
 fn dataset() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden/tiny-s1")
+    golden("tiny-s1")
 }
 
-/// A gzipped TSV file read as text: header names and rows of cells.
-struct Tsv {
-    columns: HashMap<String, usize>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Tsv {
-    fn read(relative: &str) -> Tsv {
-        let path = dataset().join(relative);
-        let file = std::fs::File::open(&path)
-            .unwrap_or_else(|e| panic!("golden file {}: {e}", path.display()));
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(file)
-            .read_to_string(&mut text)
-            .expect("gzipped UTF-8 text");
-        let mut lines = text.lines();
-        let columns = lines
-            .next()
-            .expect("a header")
-            .split('\t')
-            .enumerate()
-            .map(|(i, name)| (name.to_string(), i))
-            .collect();
-        let rows = lines
-            .map(|line| line.split('\t').map(str::to_string).collect())
-            .collect();
-        Tsv { columns, rows }
-    }
-
-    fn col(&self, name: &str) -> usize {
-        *self
-            .columns
-            .get(name)
-            .unwrap_or_else(|| panic!("no column {name}"))
-    }
-
-    /// Column `name` of every row.
-    fn column(&self, name: &str) -> Vec<&str> {
-        let c = self.col(name);
-        self.rows.iter().map(|r| r[c].as_str()).collect()
-    }
+fn tsv(relative: &str) -> Tsv {
+    Tsv::read(&dataset(), relative)
 }
 
 fn optional_f64(cell: &str) -> Option<f64> {
@@ -88,8 +51,8 @@ fn agrees(a: Option<f64>, b: Option<f64>) -> bool {
 
 #[test]
 fn golden_explanation_tags_match_reference() {
-    let scored = Tsv::read("reference-output/scored_notes.tsv.gz");
-    let aux = Tsv::read("reference-output/aux_note_info.tsv.gz");
+    let scored = tsv("reference-output/scored_notes.tsv.gz");
+    let aux = tsv("reference-output/aux_note_info.tsv.gz");
     let counts_of: HashMap<&str, TagCounts> = {
         let helpful: Vec<usize> = HELPFUL_TAGS.iter().map(|t| aux.col(t)).collect();
         let not_helpful: Vec<usize> = NOT_HELPFUL_TAGS.iter().map(|t| aux.col(t)).collect();
@@ -157,8 +120,8 @@ fn golden_explanation_tags_match_reference() {
 
 #[test]
 fn golden_active_filter_tags_are_comma_joined_in_tsv_order() {
-    let scored = Tsv::read("reference-output/scored_notes.tsv.gz");
-    let aux = Tsv::read("reference-output/aux_note_info.tsv.gz");
+    let scored = tsv("reference-output/scored_notes.tsv.gz");
+    let aux = tsv("reference-output/aux_note_info.tsv.gz");
     let adjusted_of: HashMap<&str, Vec<f64>> = {
         let columns: Vec<usize> = NOT_HELPFUL_TAGS
             .iter()
@@ -199,7 +162,7 @@ fn golden_active_filter_tags_are_comma_joined_in_tsv_order() {
 
 /// Input ratings that carry a helpfulness value: (note id, rater id, tag bits).
 fn golden_ratings() -> Vec<(String, String, u32)> {
-    let ratings = Tsv::read("input/ratings-00000.tsv.gz");
+    let ratings = tsv("input/ratings-00000.tsv.gz");
     let tags: Vec<usize> = HELPFUL_TAGS
         .iter()
         .chain(NOT_HELPFUL_TAGS.iter())
@@ -251,7 +214,7 @@ fn golden_tags_rater_incorrect_counts_match_prescoring() {
         tags.push(*t);
     }
     let counts = rater_incorrect_counts(TaggedRatings::new(&note, &rater, &tags), raters.0.len());
-    let output = Tsv::read("reference-output/prescoring/prescoring_rater_model_output.tsv.gz");
+    let output = tsv("reference-output/prescoring/prescoring_rater_model_output.tsv.gz");
     let (id, scorer, incorrect, total) = (
         output.col("raterParticipantId"),
         output.col("scorerName"),
@@ -288,13 +251,11 @@ fn core_prescoring_rows<'a>(table: &'a Tsv, id: &str) -> Vec<(&'a str, &'a Vec<S
 
 #[test]
 fn golden_tags_and_incorrect_aggregates_match_core_final_scoring() {
-    let scored = Tsv::read("reference-output/scored_notes.tsv.gz");
-    let helpfulness = Tsv::read("reference-output/helpfulness_scores.tsv.gz");
-    let prescoring_notes =
-        Tsv::read("reference-output/prescoring/prescoring_note_model_output.tsv.gz");
-    let prescoring_raters =
-        Tsv::read("reference-output/prescoring/prescoring_rater_model_output.tsv.gz");
-    let aux = Tsv::read("reference-output/aux_note_info.tsv.gz");
+    let scored = tsv("reference-output/scored_notes.tsv.gz");
+    let helpfulness = tsv("reference-output/helpfulness_scores.tsv.gz");
+    let prescoring_notes = tsv("reference-output/prescoring/prescoring_note_model_output.tsv.gz");
+    let prescoring_raters = tsv("reference-output/prescoring/prescoring_rater_model_output.tsv.gz");
+    let aux = tsv("reference-output/aux_note_info.tsv.gz");
 
     let mut notes = Index::default();
     let mut raters = Index::default();
