@@ -4,7 +4,9 @@
 
 use crate::community::Community;
 use crate::diligence::{DiligenceParams, LossRatios, fit_diligence_final};
-use crate::helpfulness::{NoteTimes, contribution_counts};
+use crate::helpfulness::{
+    AuthorContributions, NoteTimes, RatingContributions, contribution_counts,
+};
 use crate::history_update::{rescoring_active_rules, update_status_history};
 use crate::meta::{MetaOutcome, ModelResult, ModelResults, meta_score};
 use crate::output::{
@@ -446,85 +448,52 @@ pub fn score(
     );
     hs.set("meanNoteScore", f64s(pick(&tables.mean_note_score)));
     hs.set("raterAgreeRatio", f64s(pick(&tables.rater_agree_ratio)));
-    let rating = |u: usize| contributions.rating[u].as_ref();
-    hs.set(
-        "successfulRatingHelpfulCount",
-        f64s(
-            rows.iter()
-                .map(|&u| rating(u).map(|c| c.valid.successful_helpful as f64)),
-        ),
-    );
-    hs.set(
-        "successfulRatingNotHelpfulCount",
-        f64s(
-            rows.iter()
-                .map(|&u| rating(u).map(|c| c.valid.successful_not_helpful as f64)),
-        ),
-    );
-    hs.set(
-        "successfulRatingTotal",
-        f64s(
-            rows.iter()
-                .map(|&u| rating(u).map(|c| c.valid.successful_total() as f64)),
-        ),
-    );
-    hs.set(
-        "unsuccessfulRatingHelpfulCount",
-        f64s(
-            rows.iter()
-                .map(|&u| rating(u).map(|c| c.valid.unsuccessful_helpful as f64)),
-        ),
-    );
-    hs.set(
-        "unsuccessfulRatingNotHelpfulCount",
-        f64s(
-            rows.iter()
-                .map(|&u| rating(u).map(|c| c.valid.unsuccessful_not_helpful as f64)),
-        ),
-    );
-    hs.set(
-        "unsuccessfulRatingTotal",
-        f64s(
-            rows.iter()
-                .map(|&u| rating(u).map(|c| c.valid.unsuccessful_total() as f64)),
-        ),
-    );
-    hs.set(
-        "ratingsAwaitingMoreRatings",
-        f64s(
-            rows.iter()
-                .map(|&u| rating(u).map(|c| c.ratings_awaiting_more_ratings as f64)),
-        ),
-    );
-    hs.set(
-        "ratedAfterDecision",
-        f64s(
-            rows.iter()
-                .map(|&u| rating(u).map(|c| c.rated_after_decision as f64)),
-        ),
-    );
+    type RatingCount = fn(&RatingContributions) -> u32;
+    let rating_counts: [(&str, RatingCount); 8] = [
+        ("successfulRatingHelpfulCount", |c| {
+            c.valid.successful_helpful
+        }),
+        ("successfulRatingNotHelpfulCount", |c| {
+            c.valid.successful_not_helpful
+        }),
+        ("successfulRatingTotal", |c| c.valid.successful_total()),
+        ("unsuccessfulRatingHelpfulCount", |c| {
+            c.valid.unsuccessful_helpful
+        }),
+        ("unsuccessfulRatingNotHelpfulCount", |c| {
+            c.valid.unsuccessful_not_helpful
+        }),
+        ("unsuccessfulRatingTotal", |c| c.valid.unsuccessful_total()),
+        ("ratingsAwaitingMoreRatings", |c| {
+            c.ratings_awaiting_more_ratings
+        }),
+        ("ratedAfterDecision", |c| c.rated_after_decision),
+    ];
+    for (name, count) in rating_counts {
+        let values = rows
+            .iter()
+            .map(|&u| contributions.rating[u].as_ref().map(|c| count(c) as f64));
+        hs.set(name, f64s(values));
+    }
+    type AuthorCount = fn(&AuthorContributions) -> u32;
+    let author_counts: [(&str, AuthorCount); 3] = [
+        ("notesCurrentlyRatedHelpful", |c| {
+            c.notes_currently_rated_helpful
+        }),
+        ("notesCurrentlyRatedNotHelpful", |c| {
+            c.notes_currently_rated_not_helpful
+        }),
+        ("notesAwaitingMoreRatings", |c| {
+            c.notes_awaiting_more_ratings
+        }),
+    ];
     let authoring = |u: usize| contributions.authoring[u].as_ref();
-    hs.set(
-        "notesCurrentlyRatedHelpful",
-        ints(
-            rows.iter()
-                .map(|&u| authoring(u).map(|c| c.notes_currently_rated_helpful as i64)),
-        ),
-    );
-    hs.set(
-        "notesCurrentlyRatedNotHelpful",
-        ints(
-            rows.iter()
-                .map(|&u| authoring(u).map(|c| c.notes_currently_rated_not_helpful as i64)),
-        ),
-    );
-    hs.set(
-        "notesAwaitingMoreRatings",
-        ints(
-            rows.iter()
-                .map(|&u| authoring(u).map(|c| c.notes_awaiting_more_ratings as i64)),
-        ),
-    );
+    for (name, count) in author_counts {
+        hs.set(
+            name,
+            ints(rows.iter().map(|&u| authoring(u).map(|c| count(c) as i64))),
+        );
+    }
     hs.set(
         "aggregateRatingReceivedTotal",
         f64s(
