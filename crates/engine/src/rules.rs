@@ -329,26 +329,26 @@ pub fn apply_rules(facts: &NoteFacts, params: &RuleParams, final_round: bool) ->
     }
 }
 
-/// Status from the intercept rules alone (the first-round provisional status).
-pub fn provisional_status(
-    intercept: f64,
-    factor: f64,
-    ratings: usize,
-    params: &RuleParams,
-) -> NoteStatus {
-    let facts = NoteFacts {
-        num_ratings: ratings as u32,
-        intercept: Some(intercept),
-        factor: Some(factor),
-        ..NoteFacts::default()
-    };
-    apply_rules(&facts, params, false).status
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use NoteStatus::*;
+
+    /// Status from the intercept rules alone (the first-round provisional status).
+    fn provisional_status(
+        intercept: f64,
+        factor: f64,
+        ratings: usize,
+        params: &RuleParams,
+    ) -> NoteStatus {
+        let facts = NoteFacts {
+            num_ratings: ratings as u32,
+            intercept: Some(intercept),
+            factor: Some(factor),
+            ..NoteFacts::default()
+        };
+        apply_rules(&facts, params, false).status
+    }
 
     fn facts(intercept: f64, factor: f64, ratings: u32) -> NoteFacts {
         NoteFacts {
