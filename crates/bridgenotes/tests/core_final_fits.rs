@@ -12,6 +12,7 @@ use bridgenotes_engine::prescoring::{ScorerPrescoring, recover_meta};
 use bridgenotes_engine::pss::{self, Variant};
 use bridgenotes_engine::scorer::final_fits::{FinalFitOptions, FinalFits, final_fits};
 use bridgenotes_engine::scorer::{ScorerSpec, Selection, select};
+use bridgenotes_engine::tags::IncorrectFilterParams;
 use bridgenotes_engine::topic::Topic;
 use bridgenotes_format::prescoring;
 use bridgenotes_format::table::{TextTable, read_text_table};
@@ -210,6 +211,7 @@ fn core_rule_chain_matches_the_reference_statuses() {
             &tables,
             &fits,
             &RuleParams::core(),
+            &IncorrectFilterParams::default(),
             inputs,
         );
 

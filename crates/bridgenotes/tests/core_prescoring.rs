@@ -24,7 +24,9 @@ fn core_prescoring_matches_the_reference_tables() {
         pss::apply(&mut community, &cliques, Variant::Prescoring);
         let spec = ScorerSpec::core();
         let selection = select(&community, &spec, &topics);
-        let ours = prescore(&community, &selection, &PrescoreOptions::core()).unwrap();
+        let ours = prescore(&community, &selection, &PrescoreOptions::core())
+            .unwrap()
+            .expect("the core model has ratings");
         let empty_meta = PrescoringMeta {
             global_intercept: 0.0,
             low_diligence_global_intercepts: None,

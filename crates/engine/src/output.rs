@@ -254,6 +254,11 @@ impl OutputTable {
         }
     }
 
+    /// Whether the table has a column `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.names.contains(&name)
+    }
+
     /// Fills column `name`.
     ///
     /// # Panics

@@ -3,7 +3,7 @@
 //! `None` where the reference's table has no value.
 
 /// Global values of one scorer's prescoring (`PrescoringMetaScorerOutput`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PrescoringMeta {
     /// μ of the final prescoring round.
     pub global_intercept: f64,

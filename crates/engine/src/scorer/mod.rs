@@ -4,8 +4,10 @@
 //! raters (by modeling group) and notes (by topic) plus thresholds. [`ScorerSpec`] holds that
 //! description; [`select`] applies it.
 
+pub mod catalog;
 pub mod final_fits;
 pub mod prescore;
+pub mod run;
 pub mod scored_notes;
 
 use crate::community::Community;
@@ -41,6 +43,9 @@ pub struct ScorerSpec {
     pub topics: TopicScope,
     /// A note is output only if at least this share of all its ratings is from in-group raters.
     pub capture_threshold: Option<f64>,
+    /// Before fitting, drop every rating of a note whose in-scope ratings are less than the
+    /// capture threshold from in-group raters (`strictInclusion`, group model 33).
+    pub strict_inclusion: bool,
 }
 
 impl ScorerSpec {
@@ -52,6 +57,7 @@ impl ScorerSpec {
             include_unassigned: true,
             topics: TopicScope::ExcludeTopics,
             capture_threshold: Some(0.5),
+            strict_inclusion: false,
         }
     }
 
@@ -96,8 +102,29 @@ pub fn select(community: &Community, spec: &ScorerSpec, topics: &[Option<Topic>]
         .collect();
     let notes: Vec<bool> = topics.iter().map(|&t| spec.note_in_scope(t)).collect();
     let r = &community.ratings;
+    let strict_excluded: Vec<bool> = match (spec.strict_inclusion, spec.capture_threshold) {
+        (true, Some(threshold)) => {
+            let mut total = vec![0u32; community.notes.len()];
+            let mut inside = vec![0u32; community.notes.len()];
+            for (&n, &u) in r.note.iter().zip(&r.rater) {
+                if notes[n as usize] {
+                    total[n as usize] += 1;
+                    inside[n as usize] += in_group[u as usize] as u32;
+                }
+            }
+            total
+                .iter()
+                .zip(&inside)
+                .map(|(&t, &i)| t > 0 && (i as f64 / t as f64) < threshold)
+                .collect()
+        }
+        _ => vec![false; community.notes.len()],
+    };
     let ratings = (0..r.len() as u32)
-        .filter(|&k| notes[r.note[k as usize] as usize] && in_group[r.rater[k as usize] as usize])
+        .filter(|&k| {
+            let n = r.note[k as usize] as usize;
+            notes[n] && !strict_excluded[n] && in_group[r.rater[k as usize] as usize]
+        })
         .collect();
     let mut total = vec![0u32; community.notes.len()];
     let mut inside = vec![0u32; community.notes.len()];

@@ -37,12 +37,20 @@ pub struct PrescoreOptions {
     pub tag_filter: TagFilterParams,
     pub harassment: TagModelParams,
     pub diligence: DiligenceParams,
+    /// Filter raters by helpfulness before the final round (`useReputation`). Topic scorers
+    /// do not: their final round is their first round, without the harassment model.
+    pub use_reputation: bool,
+    /// Start the first round from a fit on this modeling group's notes (13 for the core and
+    /// expansion scorers; `None`: a spectral start).
+    pub stable_init_group: Option<u32>,
 }
 
 impl PrescoreOptions {
     /// The core model's settings.
     pub fn core() -> Self {
         PrescoreOptions {
+            use_reputation: true,
+            stable_init_group: Some(13),
             mf: MfParams::default(),
             rules: RuleParams::core(),
             helpfulness: HelpfulnessParams::default(),
@@ -55,6 +63,7 @@ impl PrescoreOptions {
 }
 
 /// A fit over a subset of ratings, with its own dense rows.
+#[derive(Clone, Debug)]
 pub struct RowFit {
     /// Community note index of each note row.
     pub note_rows: Vec<u32>,
@@ -86,12 +95,29 @@ impl RowFit {
     }
 }
 
+/// Where a free fit starts.
+enum Start<'a> {
+    /// From the leading singular vector of the centred ratings ([`spectral_init`]).
+    Spectral,
+    /// From an earlier fit: its notes and raters take their fitted values, everyone else 0.
+    From(&'a RowFit),
+}
+
 /// Fits the model, from a spectral start, to the ratings of `ratings` flagged in `keep`;
 /// factors follow the reference's sign convention.
 pub fn fit_free(
     ratings: &ScoringRatings,
     keep: &[bool],
     params: &MfParams,
+) -> Result<RowFit, MfParamsError> {
+    fit_rows(ratings, keep, params, Start::Spectral)
+}
+
+fn fit_rows(
+    ratings: &ScoringRatings,
+    keep: &[bool],
+    params: &MfParams,
+    start: Start<'_>,
 ) -> Result<RowFit, MfParamsError> {
     let params = params.validate()?;
     let mut note_row = rustc_hash::FxHashMap::default();
@@ -112,8 +138,29 @@ pub fn fit_free(
         vs.push(ratings.helpful_num[k]);
     }
     let matrix = RatingMatrix::new(note_rows.len(), rater_rows.len(), &ns, &us, &vs);
-    let seed = deterministic_init(note_rows.len(), rater_rows.len()).rater_factor;
-    let init = spectral_init(&matrix, &params, &seed);
+    let init = match start {
+        Start::Spectral => {
+            let seed = deterministic_init(note_rows.len(), rater_rows.len()).rater_factor;
+            spectral_init(&matrix, &params, &seed)
+        }
+        Start::From(earlier) => {
+            let mut init = Factors::zeros(note_rows.len(), rater_rows.len());
+            for (row, n) in earlier.note_rows.iter().enumerate() {
+                if let Some(&i) = note_row.get(n) {
+                    init.note_intercept[i as usize] = earlier.factors.note_intercept[row];
+                    init.note_factor[i as usize] = earlier.factors.note_factor[row];
+                }
+            }
+            for (row, u) in earlier.rater_rows.iter().enumerate() {
+                if let Some(&i) = rater_row.get(u) {
+                    init.rater_intercept[i as usize] = earlier.factors.rater_intercept[row];
+                    init.rater_factor[i as usize] = earlier.factors.rater_factor[row];
+                }
+            }
+            init.global_intercept = earlier.factors.global_intercept;
+            init
+        }
+    };
     let (mut factors, report) = fit(&matrix, &params, init, Frozen::default());
     factors.identify_sign();
     Ok(RowFit {
@@ -122,6 +169,65 @@ pub fn fit_free(
         factors,
         report,
     })
+}
+
+/// Ratings for the stable initialization (`get_ratings_for_stable_init`): among the
+/// ratings flagged in `keep` by raters with an enrollment row, those by members of `group`
+/// on notes with at least 5 such ratings of which at least 75 % come from `group`.
+fn stable_init_ratings(
+    community: &Community,
+    ratings: &ScoringRatings,
+    keep: &[bool],
+    group: u32,
+) -> Vec<bool> {
+    const MIN_SHARE: f64 = 0.75;
+    const MIN_RATINGS: u32 = 5;
+    let membership: Vec<Option<bool>> = community
+        .participants
+        .iter()
+        .map(|p| {
+            p.enrollment
+                .as_ref()
+                .map(|e| e.modeling_group == Some(f64::from(group)))
+        })
+        .collect();
+    let notes = community.notes.len();
+    let (mut total, mut inside) = (vec![0u32; notes], vec![0u32; notes]);
+    for k in (0..ratings.len()).filter(|&k| keep[k]) {
+        if let Some(member) = membership[ratings.rater[k] as usize] {
+            let n = ratings.note[k] as usize;
+            total[n] += 1;
+            inside[n] += member as u32;
+        }
+    }
+    (0..ratings.len())
+        .map(|k| {
+            let n = ratings.note[k] as usize;
+            keep[k]
+                && membership[ratings.rater[k] as usize] == Some(true)
+                && total[n] >= MIN_RATINGS
+                && f64::from(inside[n]) / f64::from(total[n]) >= MIN_SHARE
+        })
+        .collect()
+}
+
+/// The first-round fit: with a stable-initialization group, a fit on that group's notes
+/// first, whose parameters start the full fit (which anchors the factor axis to that
+/// group's viewpoints, as the reference does); otherwise a spectral start.
+fn first_round_fit(
+    community: &Community,
+    ratings: &ScoringRatings,
+    keep: &[bool],
+    options: &PrescoreOptions,
+) -> Result<RowFit, MfParamsError> {
+    if let Some(group) = options.stable_init_group {
+        let subset = stable_init_ratings(community, ratings, keep, group);
+        if subset.contains(&true) {
+            let stable = fit_free(ratings, &subset, &options.mf)?;
+            return fit_rows(ratings, keep, &options.mf, Start::From(&stable));
+        }
+    }
+    fit_free(ratings, keep, &options.mf)
 }
 
 /// Everything prescoring produced for one scorer.
@@ -151,12 +257,109 @@ fn or_nan(values: &[Option<f64>]) -> Vec<f64> {
     values.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
 }
 
-/// Prescores one scorer.
+/// Rater helpfulness and the final round it selects.
+struct Helped {
+    helpfulness: Vec<Option<HelpfulnessScore>>,
+    /// Harassment-model (intercept, factor) per note.
+    harassment_notes: Vec<Option<(f64, f64)>>,
+    /// Ratings of the final round (first-round ratings of helpful raters).
+    final_mask: Vec<bool>,
+    final_round: RowFit,
+}
+
+/// Rater helpfulness without and with the harassment penalty, then the final-round fit on the
+/// first-round ratings of helpful raters. `None` when no rating is valid for helpfulness.
+fn helpful_final_round(
+    community: &Community,
+    ratings: &ScoringRatings,
+    first_round_mask: &[bool],
+    provisional: &[Option<NoteStatus>],
+    first_round: &RowFit,
+    options: &PrescoreOptions,
+) -> Result<Option<Helped>, PrescoreError> {
+    let notes = community.notes.len();
+    let participants = community.participants.len();
+    let (first_intercept, first_factor) = first_round.note_params(notes);
+    let times = NoteTimes::from_input_history(community);
+    let valid = valid_ratings(ratings, &times, provisional);
+    if valid.outcome.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let counts = valid_rating_counts(participants, ratings, &valid);
+    let authors: Vec<u32> = community.notes.iter().map(|n| n.author).collect();
+    let author_scores = author_helpfulness(
+        participants,
+        &authors,
+        provisional,
+        &first_intercept,
+        &options.helpfulness,
+    );
+    // The harassment (tag-consensus) model, on first-round ratings of raters who pass the
+    // helpfulness filter before any penalty, started from the first-round factors.
+    let unpenalised = helpfulness_scores(&author_scores, &counts, None, &options.helpfulness);
+    let passes = |u: usize| {
+        unpenalised[u]
+            .as_ref()
+            .is_some_and(|h| h.above_helpfulness_threshold)
+    };
+    let harassment_mask: Vec<bool> = (0..ratings.len())
+        .map(|k| first_round_mask[k] && passes(ratings.rater[k] as usize))
+        .collect();
+    let (_, first_rater_factor) = first_round.rater_params(participants);
+    let harassment = fit_harassment_model(
+        RatingView::from(ratings),
+        Some(&harassment_mask),
+        &or_nan(&first_factor),
+        &or_nan(&first_rater_factor),
+        &options.harassment,
+    )?;
+    let harassment_notes = match &harassment {
+        TagOutcome::Fitted(model) => model.by_note(notes),
+        TagOutcome::NoData | TagOutcome::DegeneratePositiveRate(_) => vec![None; notes],
+    };
+    let harassment_note_intercept: Vec<Option<f64>> =
+        harassment_notes.iter().map(|p| p.map(|p| p.0)).collect();
+    let penalties = harassment_penalties(
+        participants,
+        ratings,
+        first_round_mask,
+        &harassment_note_intercept,
+        &options.penalty,
+    );
+    let helpfulness = helpfulness_scores(
+        &author_scores,
+        &counts,
+        Some(&penalties),
+        &options.helpfulness,
+    );
+    let helpful = |u: usize| {
+        helpfulness[u]
+            .as_ref()
+            .is_some_and(|h| h.above_helpfulness_threshold)
+    };
+    let final_mask: Vec<bool> = (0..ratings.len())
+        .map(|k| first_round_mask[k] && helpful(ratings.rater[k] as usize))
+        .collect();
+    if !final_mask.contains(&true) {
+        return Ok(None);
+    }
+    // Started from the first round, as the reference starts it.
+    let final_round = fit_rows(ratings, &final_mask, &options.mf, Start::From(first_round))?;
+    Ok(Some(Helped {
+        helpfulness,
+        harassment_notes,
+        final_mask,
+        final_round,
+    }))
+}
+
+/// Prescores one scorer. `None` when no rating survives the first-round count filters or no
+/// rating is valid for helpfulness (the reference's empty outputs / `EmptyRatingException`).
 pub fn prescore(
     community: &Community,
     selection: &Selection,
     options: &PrescoreOptions,
-) -> Result<Prescored, PrescoreError> {
+) -> Result<Option<Prescored>, PrescoreError> {
     let notes = community.notes.len();
     let participants = community.participants.len();
     let ratings = community.ratings.subset(&selection.ratings);
@@ -170,7 +373,10 @@ pub fn prescore(
         MIN_RATINGS_PER_RATER,
         MIN_RATINGS_PER_NOTE,
     );
-    let first_round = fit_free(&ratings, &first_round_mask, &options.mf)?;
+    if !first_round_mask.contains(&true) {
+        return Ok(None);
+    }
+    let first_round = first_round_fit(community, &ratings, &first_round_mask, options)?;
     let (first_intercept, first_factor) = first_round.note_params(notes);
 
     // Provisional statuses of every note in scope.
@@ -194,67 +400,36 @@ pub fn prescore(
         })
         .collect();
 
-    // Rater helpfulness, without and with the harassment penalty.
-    let times = NoteTimes::from_input_history(community);
-    let valid = valid_ratings(&ratings, &times, &provisional);
-    let counts = valid_rating_counts(participants, &ratings, &valid);
-    let authors: Vec<u32> = community.notes.iter().map(|n| n.author).collect();
-    let author_scores = author_helpfulness(
-        participants,
-        &authors,
-        &provisional,
-        &first_intercept,
-        &options.helpfulness,
-    );
-    // The harassment (tag-consensus) model, on first-round ratings of raters who pass the
-    // helpfulness filter before any penalty, started from the first-round factors.
-    let unpenalised = helpfulness_scores(&author_scores, &counts, None, &options.helpfulness);
-    let passes = |u: usize| {
-        unpenalised[u]
-            .as_ref()
-            .is_some_and(|h| h.above_helpfulness_threshold)
-    };
-    let harassment_mask: Vec<bool> = (0..ratings.len())
-        .map(|k| first_round_mask[k] && passes(ratings.rater[k] as usize))
-        .collect();
     let (first_rater_intercept, first_rater_factor) = first_round.rater_params(participants);
-    let harassment = fit_harassment_model(
-        RatingView::from(&ratings),
-        Some(&harassment_mask),
-        &or_nan(&first_factor),
-        &or_nan(&first_rater_factor),
-        &options.harassment,
-    )?;
-    let harassment_notes = match &harassment {
-        TagOutcome::Fitted(model) => model.by_note(notes),
-        TagOutcome::NoData | TagOutcome::DegeneratePositiveRate(_) => vec![None; notes],
+    let helped = if options.use_reputation {
+        match helpful_final_round(
+            community,
+            &ratings,
+            &first_round_mask,
+            &provisional,
+            &first_round,
+            options,
+        )? {
+            Some(helped) => helped,
+            None => return Ok(None),
+        }
+    } else {
+        // Topic scorers: the first round is the final round; no helpfulness, no harassment.
+        Helped {
+            helpfulness: vec![None; participants],
+            harassment_notes: vec![None; notes],
+            final_mask: first_round_mask.clone(),
+            final_round: first_round.clone(),
+        }
     };
+    let Helped {
+        helpfulness,
+        harassment_notes,
+        final_mask,
+        final_round,
+    } = helped;
     let harassment_note_intercept: Vec<Option<f64>> =
         harassment_notes.iter().map(|p| p.map(|p| p.0)).collect();
-    let penalties = harassment_penalties(
-        participants,
-        &ratings,
-        &first_round_mask,
-        &harassment_note_intercept,
-        &options.penalty,
-    );
-    let helpfulness = helpfulness_scores(
-        &author_scores,
-        &counts,
-        Some(&penalties),
-        &options.helpfulness,
-    );
-    let helpful = |u: usize| {
-        helpfulness[u]
-            .as_ref()
-            .is_some_and(|h| h.above_helpfulness_threshold)
-    };
-
-    // Final round: first-round ratings of helpful raters.
-    let final_mask: Vec<bool> = (0..ratings.len())
-        .map(|k| first_round_mask[k] && helpful(ratings.rater[k] as usize))
-        .collect();
-    let final_round = fit_free(&ratings, &final_mask, &options.mf)?;
     let (final_intercept, final_factor) = final_round.note_params(notes);
     let (rater_intercept, rater_factor) = final_round.rater_params(participants);
 
@@ -336,12 +511,12 @@ pub fn prescore(
             tables.total_ratings_made_by_rater[u] = Some(c.total_ratings as f64);
         }
     }
-    Ok(Prescored {
+    Ok(Some(Prescored {
         tables,
         provisional,
         first_round,
         final_round,
         helpfulness,
         diligence,
-    })
+    }))
 }

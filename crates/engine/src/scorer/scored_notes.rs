@@ -43,6 +43,7 @@ pub fn score_notes(
     pre: &ScorerPrescoring,
     fits: &FinalFits,
     params: &RuleParams,
+    incorrect_params: &IncorrectFilterParams,
     inputs: RuleInputs<'_>,
 ) -> ScoredNotes {
     let notes = community.notes.len();
@@ -104,7 +105,7 @@ pub fn score_notes(
         &fits.main.factor,
         &rater_factor,
         &counts,
-        &IncorrectFilterParams::default(),
+        incorrect_params,
     );
     let mut out = ScoredNotes {
         facts: Vec::with_capacity(notes),
@@ -129,10 +130,7 @@ pub fn score_notes(
             signs: signs[n],
             low_diligence_intercept: inputs.low_diligence_intercept[n],
             tag_filter: !fired.is_empty(),
-            incorrect_filter: filter_incorrect(
-                incorrect[n].as_ref(),
-                &IncorrectFilterParams::default(),
-            ),
+            incorrect_filter: filter_incorrect(incorrect[n].as_ref(), incorrect_params),
             intercept_no_high_volume: fits.no_high_volume[n],
             intercept_no_correlated: fits.no_correlated[n],
         };

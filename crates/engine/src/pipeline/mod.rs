@@ -3,26 +3,27 @@
 //! contributor scores. Sub-models that are not implemented yet leave their columns empty.
 
 use crate::community::Community;
-use crate::diligence::{DiligenceParams, LossRatios, fit_diligence_final};
 use crate::helpfulness::{
     AuthorContributions, NoteTimes, RatingContributions, contribution_counts,
 };
 use crate::history_update::{rescoring_active_rules, update_status_history};
-use crate::meta::{MetaOutcome, ModelResult, ModelResults, meta_score};
+use crate::meta::{MetaOutcome, ModelResults, meta_score};
 use crate::output::{
     AUX_NOTE_INFO_COLUMNS, HELPFULNESS_SCORES_COLUMNS, OutputTable, SCORED_NOTES_COLUMNS,
 };
+use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
 use crate::pss::{self, Cliques, Variant};
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
-use crate::rating_view::RatingView;
-use crate::rules::RuleParams;
-use crate::scorer::final_fits::{FinalFitOptions, final_fits};
-use crate::scorer::prescore::{PrescoreError, PrescoreOptions, prescore};
-use crate::scorer::scored_notes::{RuleInputs, score_notes};
-use crate::scorer::{ScorerSpec, select};
-use crate::tags::{TagThresholds, TaggedRatings, note_tag_counts};
+use crate::scorer::catalog::{ScorerConfig, ScorerKind};
+use crate::scorer::prescore::PrescoreError;
+use crate::scorer::run::{ScorerRun, run_scorer};
+use crate::tags::{TaggedRatings, note_tag_counts};
 use crate::topic::Topic;
 use crate::{ColumnValues, NoteStatus, StatusHistoryRow, Table};
+
+mod models;
+
+use models::ModelColumns;
 
 const DAY_MILLIS: f64 = 86_400_000.0;
 
@@ -89,102 +90,55 @@ pub fn score(
     let notes = community.notes.len();
     let participants = community.participants.len();
 
-    // The core model.
-    let spec = ScorerSpec::core();
-    let pre_selection = select(&prescoring_view, &spec, topics);
-    let prescored = prescore(&prescoring_view, &pre_selection, &PrescoreOptions::core())?;
-    let tables = &prescored.tables;
-    let selection = select(&final_view, &spec, topics);
-    let fit_options = FinalFitOptions {
-        pseudo_raters: options.pseudo_raters,
-        ..FinalFitOptions::default()
-    };
-    let fits = final_fits(&final_view, &selection.ratings, tables, &fit_options)?;
-    let thresholds = tables
-        .meta
-        .tag_filter_thresholds
-        .as_ref()
-        .map(|t| TagThresholds {
-            adjusted_ratio: std::array::from_fn(|k| t.get(k).copied().filter(|v| !v.is_nan())),
-        });
-    // Final low-diligence intercepts, from the low-diligence model's prescoring.
-    let mut low_diligence = vec![None; notes];
-    if let Some(pre_diligence) = &prescored.diligence {
-        let mut used = vec![false; final_view.ratings.len()];
-        fits.main
-            .ratings
-            .iter()
-            .for_each(|&k| used[k as usize] = true);
-        let ratios = LossRatios {
-            note: tables.meta.ratings_per_note(),
-            rater: tables.meta.ratings_per_user(),
-        };
-        let fitted = fit_diligence_final(
-            RatingView::from(&final_view.ratings),
-            Some(&used),
-            pre_diligence,
-            Some(ratios),
-            &DiligenceParams::default(),
-        )?;
-        if let Some(d) = fitted {
-            for (k, &n) in d.notes.iter().enumerate() {
-                low_diligence[n as usize] = Some(d.note_intercept[k]);
-            }
+    // Every matrix-factorization scorer; each is deterministic and independent of the
+    // others, so their order does not matter.
+    let mut runs = Vec::new();
+    for config in ScorerConfig::all() {
+        if let Some(run) = run_scorer(
+            &prescoring_view,
+            &final_view,
+            &config,
+            topics,
+            options.pseudo_raters,
+        )? {
+            runs.push(run);
         }
     }
-    let inputs = RuleInputs {
-        low_diligence_intercept: &low_diligence,
-        tag_thresholds: thresholds.as_ref(),
-    };
-    let scored = score_notes(
-        &final_view,
-        &selection,
-        tables,
-        &fits,
-        &RuleParams::core(),
-        inputs,
-    );
-    let core_output: Vec<bool> = (0..notes)
-        .map(|n| selection.notes[n] && selection.captured[n])
-        .collect();
-    let in_user_table: Vec<bool> = (0..participants)
-        .map(|u| {
-            fits.main.raters[u]
-                || tables.rater_agree_ratio[u].is_some()
-                || tables.rater_intercept[u].is_some()
-        })
-        .collect();
-    let mut final_round_ratings = vec![0i64; notes];
-    for &k in &selection.ratings {
-        let r = &final_view.ratings;
-        if in_user_table[r.rater[k as usize] as usize] {
-            final_round_ratings[r.note[k as usize] as usize] += 1;
-        }
-    }
+    let model = |kind: ScorerKind| ModelColumns::coalesce(&runs, notes, |k| k == kind);
+    let core_columns = model(ScorerKind::Core);
+    let core_with_topics = model(ScorerKind::CoreWithTopics);
+    let expansion = model(ScorerKind::Expansion);
+    let expansion_plus = model(ScorerKind::ExpansionPlus);
+    let groups = ModelColumns::coalesce(&runs, notes, |k| matches!(k, ScorerKind::Group(_)));
+    let multi_group =
+        ModelColumns::coalesce(&runs, notes, |k| matches!(k, ScorerKind::MultiGroup(_)));
+    let topic_models = ModelColumns::coalesce(&runs, notes, |k| matches!(k, ScorerKind::Topic(_)));
+
+    let core = runs.iter().find(|r| r.config.kind == ScorerKind::Core);
+    let empty_tables = ScorerPrescoring::empty(notes, participants, PrescoringMeta::default());
+    let tables = core.map_or(&empty_tables, |c| &c.prescored.tables);
+    let core_output: Vec<bool> = core.map_or(vec![false; notes], |c| c.output.clone());
 
     // Meta-scoring and the history update.
     let r = &final_view.ratings;
     let tag_counts = note_tag_counts(TaggedRatings::new(&r.note, &r.rater, &r.tags), notes);
     let mut outcomes: Vec<MetaOutcome> = Vec::with_capacity(notes);
     let mut history: Vec<StatusHistoryRow> = Vec::with_capacity(notes);
-    for n in 0..notes {
-        let mut models = ModelResults::default();
-        if core_output[n]
-            && let Some(outcome) = &scored.outcome[n]
-        {
-            models.core = ModelResult {
-                status: Some(outcome.status),
-                intercept: fits.main.intercept[n],
-            };
-        }
+    for (n, note_tags) in tag_counts.iter().enumerate() {
+        let models = ModelResults {
+            core: core_columns.result(n),
+            core_with_topics: core_with_topics.result(n),
+            expansion: expansion.result(n),
+            expansion_plus: expansion_plus.result(n),
+            multi_group: multi_group.result(n),
+            modeling_multi_group: multi_group.modeling_group(n),
+            group: groups.result(n),
+            modeling_group: groups.modeling_group(n),
+            topic: topic_models.topic_result(n),
+            ..ModelResults::default()
+        };
         let note = &community.notes[n];
-        let outcome = meta_score(
-            &models,
-            &note.history,
-            &tag_counts[n],
-            None,
-            options.now_millis,
-        );
+        let outcome = meta_score(&models, &note.history, note_tags, None, options.now_millis);
         history.push(update_status_history(
             &note.history,
             &outcome,
@@ -207,7 +161,7 @@ pub fn score(
         sampled[n] += r.population_sampled[k] as i64;
     }
 
-    let core = |values: &[Option<f64>]| -> Vec<Option<f64>> {
+    let core_of = |values: &[Option<f64>]| -> Vec<Option<f64>> {
         values
             .iter()
             .zip(&core_output)
@@ -219,23 +173,43 @@ pub fn score(
         "noteId",
         ints(community.notes.iter().map(|n| Some(n.note_id))),
     );
-    sn.set("coreNoteIntercept", f32s(core(&fits.main.intercept)));
-    sn.set("coreNoteFactor1", f32s(core(&fits.main.factor)));
+    core_columns.write(&mut sn, "core");
+    core_with_topics.write(&mut sn, "coreWithTopics");
+    expansion.write(&mut sn, "expansion");
+    expansion_plus.write(&mut sn, "expansionPlus");
+    groups.write(&mut sn, "group");
+    multi_group.write(&mut sn, "multiGroup");
+    topic_models.write(&mut sn, "topic");
+    sn.set(
+        "modelingGroup",
+        f64s((0..notes).map(|n| groups.modeling_group(n).map(f64::from))),
+    );
+    sn.set(
+        "modelingMultiGroup",
+        f64s((0..notes).map(|n| multi_group.modeling_group(n).map(f64::from))),
+    );
+    sn.set(
+        "noteTopic",
+        strs((0..notes).map(|n| topic_models.topic_result(n).topic)),
+    );
+    sn.set(
+        "topicNoteConfident",
+        bools((0..notes).map(|n| topic_models.topic_result(n).confident)),
+    );
     sn.set(
         "finalRatingStatus",
         strs(outcomes.iter().map(|o| Some(o.status))),
     );
     sn.set("firstTag", strs(outcomes.iter().map(|o| o.first_tag)));
     sn.set("secondTag", strs(outcomes.iter().map(|o| o.second_tag)));
-    let core_outcome = |n: usize| scored.outcome[n].as_ref().filter(|_| core_output[n]);
-    sn.set(
-        "coreActiveRules",
-        strs((0..notes).map(|n| core_outcome(n).map(|o| o.active_rules_text()))),
-    );
+    let core_outcome = |n: usize| {
+        core.filter(|_| core_output[n])
+            .and_then(|c| c.scored.outcome[n].as_ref().map(|o| (c, o)))
+    };
     sn.set(
         "activeFilterTags",
         strs((0..notes).map(|n| {
-            core_outcome(n).and_then(|_| scored.active_filter_tags[n].active_filter_tags())
+            core_outcome(n).and_then(|(c, _)| c.scored.active_filter_tags[n].active_filter_tags())
         })),
     );
     sn.set(
@@ -252,10 +226,6 @@ pub fn score(
         ),
     );
     sn.set(
-        "coreRatingStatus",
-        strs((0..notes).map(|n| core_outcome(n).map(|o| o.status))),
-    );
-    sn.set(
         "metaScorerActiveRules",
         strs(outcomes.iter().map(|o| Some(o.active_rules_text()))),
     );
@@ -263,20 +233,10 @@ pub fn score(
         "decidedBy",
         strs(outcomes.iter().map(|o| Some(o.decided_by().label()))),
     );
-    if let Some(bounds) = &fits.bounds {
-        sn.set("coreNoteInterceptMin", f32s(core(&bounds.intercept_min)));
-        sn.set("coreNoteInterceptMax", f32s(core(&bounds.intercept_max)));
-    }
     sn.set("numRatings", ints(num_ratings.iter().map(|&c| Some(c))));
     sn.set(
         "timestampMillisOfCurrentStatus",
         f64s((0..notes).map(|_| Some(options.now_millis as f64))),
-    );
-    sn.set(
-        "coreNumFinalRoundRatings",
-        f64s((0..notes).map(|n| {
-            (core_output[n] && final_round_ratings[n] > 0).then_some(final_round_ratings[n] as f64)
-        })),
     );
     sn.set(
         "rescoringActiveRules",
@@ -296,27 +256,14 @@ pub fn score(
                 .map(|h| h.timestamp_millis_of_nmr_due_to_min_stable_crh_time),
         ),
     );
-    sn.set(
-        "coreNoteInterceptNoHighVol",
-        f32s(core(&fits.no_high_volume)),
-    );
-    sn.set(
-        "coreNoteInterceptNoCorrelated",
-        f32s(core(&fits.no_correlated)),
-    );
-    if let Some(sampled_fit) = &fits.population_sampled {
-        sn.set(
-            "coreNoteInterceptPopulationSampled",
-            f32s(core(sampled_fit)),
-        );
-    }
 
     let mut aux = OutputTable::new(&AUX_NOTE_INFO_COLUMNS, notes);
     aux.set(
         "noteId",
         ints(community.notes.iter().map(|n| Some(n.note_id))),
     );
-    let tag_aggregate = |n: usize| scored.tag_aggregates[n].as_ref().filter(|_| core_output[n]);
+    let tag_aggregate =
+        |n: usize| core_outcome(n).and_then(|(c, _)| c.scored.tag_aggregates[n].as_ref());
     aux.set(
         "ratingWeight",
         f64s((0..notes).map(|n| tag_aggregate(n).map(|a| a.rating_weight))),
@@ -388,7 +335,7 @@ pub fn score(
             f64s((0..notes).map(|n| tag_aggregate(n).and_then(|a| a.adjusted_ratio[k]))),
         );
     }
-    let incorrect = |n: usize| scored.incorrect[n].as_ref().filter(|_| core_output[n]);
+    let incorrect = |n: usize| core_outcome(n).and_then(|(c, _)| c.scored.incorrect[n].as_ref());
     aux.set(
         "notHelpfulIncorrect_interval",
         f64s((0..notes).map(|n| incorrect(n).map(|a| a.incorrect as f64))),
@@ -401,7 +348,9 @@ pub fn score(
         "num_voters_interval",
         f64s((0..notes).map(|n| incorrect(n).map(|a| a.voters as f64))),
     );
-    aux.set("lowDiligenceIntercept", f64s(core(&low_diligence)));
+    if let Some(c) = core {
+        aux.set("lowDiligenceIntercept", f64s(core_of(&c.low_diligence)));
+    }
     aux.set(
         "tf_idf_incorrect_interval",
         f64s((0..notes).map(|n| incorrect(n).map(|a| a.tf_idf.unwrap_or(f64::NAN)))),
@@ -428,6 +377,7 @@ pub fn score(
                 || tables.mean_note_score[u].is_some()
                 || contributions.rating[u].is_some()
                 || contributions.authoring[u].is_some()
+                || runs.iter().any(|r| r.user_rows[u])
         })
         .collect();
     let mut hs = OutputTable::new(&HELPFULNESS_SCORES_COLUMNS, rows.len());
@@ -442,6 +392,53 @@ pub fn score(
     );
     hs.set("coreRaterIntercept", f32s(pick(&tables.rater_intercept)));
     hs.set("coreRaterFactor1", f32s(pick(&tables.rater_factor)));
+    // Other models' rater parameters; group models coalesce into one set of columns.
+    type KindFilter = fn(ScorerKind) -> bool;
+    let rater_columns: [(&str, KindFilter); 5] = [
+        ("coreWithTopics", |k| k == ScorerKind::CoreWithTopics),
+        ("expansion", |k| k == ScorerKind::Expansion),
+        ("expansionPlus", |k| k == ScorerKind::ExpansionPlus),
+        ("group", |k| matches!(k, ScorerKind::Group(_))),
+        ("multiGroup", |k| matches!(k, ScorerKind::MultiGroup(_))),
+    ];
+    for (prefix, pick_kind) in rater_columns {
+        let source: Vec<Option<&ScorerRun>> = rows
+            .iter()
+            .map(|&u| {
+                runs.iter()
+                    .find(|r| pick_kind(r.config.kind) && r.user_rows[u])
+            })
+            .collect();
+        let params: Vec<(Option<f64>, Option<f64>)> = rows
+            .iter()
+            .zip(&source)
+            .map(|(&u, r)| r.map_or((None, None), |r| r.rater_params(u)))
+            .collect();
+        hs.set(
+            &format!("{prefix}RaterIntercept"),
+            f32s(params.iter().map(|p| p.0)),
+        );
+        hs.set(
+            &format!("{prefix}RaterFactor1"),
+            f32s(params.iter().map(|p| p.1)),
+        );
+        let modeling = match prefix {
+            "group" => Some("modelingGroup"),
+            "multiGroup" => Some("modelingMultiGroup"),
+            _ => None,
+        };
+        if let Some(column) = modeling {
+            hs.set(
+                column,
+                f64s(source.iter().map(|r| {
+                    r.and_then(|r| match r.config.kind {
+                        ScorerKind::Group(g) | ScorerKind::MultiGroup(g) => Some(f64::from(g)),
+                        _ => None,
+                    })
+                })),
+            );
+        }
+    }
     hs.set(
         "crhCrnhRatioDifference",
         f64s(pick(&tables.crh_crnh_ratio_difference)),

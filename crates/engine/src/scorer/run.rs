@@ -1,0 +1,236 @@
+//! One matrix-factorization scorer from start to finish: prescoring on the prescoring view
+//! of the community, then the final fits, the low-diligence refit and the rule chain on the
+//! final view (`prescore` + `score_final` in the reference).
+
+use crate::NoteStatus;
+use crate::community::Community;
+use crate::diligence::{LossRatios, fit_diligence_final};
+use crate::meta::ModelResult;
+use crate::rating_view::RatingView;
+use crate::tags::TagThresholds;
+use crate::topic::Topic;
+
+use super::catalog::{ScorerConfig, ScorerKind};
+use super::final_fits::{FinalFitOptions, FinalFits, final_fits};
+use super::prescore::{PrescoreError, Prescored, prescore};
+use super::scored_notes::{RuleInputs, ScoredNotes, score_notes};
+use super::{Selection, select};
+
+/// What one scorer produced.
+pub struct ScorerRun {
+    pub config: ScorerConfig,
+    pub prescored: Prescored,
+    /// The scorer's ratings and notes in the final view.
+    pub selection: Selection,
+    pub fits: FinalFits,
+    pub scored: ScoredNotes,
+    /// Final low-diligence note intercept per note.
+    pub low_diligence: Vec<Option<f64>>,
+    /// Per note: whether the scorer outputs the note (in scope and above the capture
+    /// threshold).
+    pub output: Vec<bool>,
+    /// Per note: `…NumFinalRoundRatings`, the scorer's ratings on the note by raters of its
+    /// user table (missing when there are none).
+    pub final_round_ratings: Vec<Option<f64>>,
+    /// Per participant: whether the scorer has a `helpfulness_scores` row for them (raters of
+    /// the final fit and rows of its prescoring rater table; group models keep only raters
+    /// enrolled in their groups).
+    pub user_rows: Vec<bool>,
+    /// Topic models: per note, `topicNoteConfident`.
+    pub topic_confident: Vec<Option<bool>>,
+}
+
+impl ScorerRun {
+    /// The scorer's raw status for note `n` (`None` when it does not output the note).
+    pub fn status(&self, n: usize) -> Option<NoteStatus> {
+        self.scored.outcome[n]
+            .as_ref()
+            .filter(|_| self.output[n])
+            .map(|o| o.status)
+    }
+
+    /// A per-note value, kept only for notes the scorer outputs.
+    pub fn per_note(&self, values: &[Option<f64>]) -> Vec<Option<f64>> {
+        values
+            .iter()
+            .zip(&self.output)
+            .map(|(v, o)| v.filter(|_| *o))
+            .collect()
+    }
+
+    /// The note's result as meta-scoring reads it.
+    pub fn result(&self, n: usize) -> ModelResult {
+        ModelResult {
+            status: self.status(n),
+            intercept: self.fits.main.intercept[n].filter(|_| self.output[n]),
+        }
+    }
+
+    /// The rater's final intercept and factor (frozen prescoring values of final-fit raters).
+    pub fn rater_params(&self, u: usize) -> (Option<f64>, Option<f64>) {
+        if self.fits.main.raters[u] {
+            let t = &self.prescored.tables;
+            (t.rater_intercept[u], t.rater_factor[u])
+        } else {
+            (None, None)
+        }
+    }
+
+    /// The topic of a topic model.
+    pub fn topic(&self) -> Option<Topic> {
+        match self.config.kind {
+            ScorerKind::Topic(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `config` on a community. `prescoring_view` and `final_view` are the community with
+/// the prescoring and final post-selection-similarity filters applied; `topics` gives each
+/// note's topic. `None` when the scorer has nothing to score (no rating survives its
+/// filters), as the reference returns empty outputs.
+pub fn run_scorer(
+    prescoring_view: &Community,
+    final_view: &Community,
+    config: &ScorerConfig,
+    topics: &[Option<Topic>],
+    pseudo_raters: bool,
+) -> Result<Option<ScorerRun>, PrescoreError> {
+    let notes = final_view.notes.len();
+    let participants = final_view.participants.len();
+    let pre_selection = select(prescoring_view, &config.spec, topics);
+    if pre_selection.ratings.is_empty() {
+        return Ok(None);
+    }
+    let Some(prescored) = prescore(prescoring_view, &pre_selection, &config.prescore)? else {
+        return Ok(None);
+    };
+    let tables = &prescored.tables;
+    let selection = select(final_view, &config.spec, topics);
+    if selection.ratings.is_empty() {
+        return Ok(None);
+    }
+    let fit_options = FinalFitOptions {
+        mf: config.prescore.mf,
+        use_reputation: config.prescore.use_reputation,
+        pseudo_raters: pseudo_raters && config.pseudo_raters,
+    };
+    let fits = final_fits(final_view, &selection.ratings, tables, &fit_options)?;
+    let thresholds = tables
+        .meta
+        .tag_filter_thresholds
+        .as_ref()
+        .map(|t| TagThresholds {
+            adjusted_ratio: std::array::from_fn(|k| t.get(k).copied().filter(|v| !v.is_nan())),
+        });
+
+    // Final low-diligence intercepts, started from the low-diligence model's prescoring.
+    let mut low_diligence = vec![None; notes];
+    if let Some(pre_diligence) = &prescored.diligence {
+        let mut used = vec![false; final_view.ratings.len()];
+        fits.main
+            .ratings
+            .iter()
+            .for_each(|&k| used[k as usize] = true);
+        let ratios = LossRatios {
+            note: tables.meta.ratings_per_note(),
+            rater: tables.meta.ratings_per_user(),
+        };
+        let fitted = fit_diligence_final(
+            RatingView::from(&final_view.ratings),
+            Some(&used),
+            pre_diligence,
+            Some(ratios),
+            &config.prescore.diligence,
+        )?;
+        if let Some(d) = fitted {
+            for (k, &n) in d.notes.iter().enumerate() {
+                low_diligence[n as usize] = Some(d.note_intercept[k]);
+            }
+        }
+    }
+    let inputs = RuleInputs {
+        low_diligence_intercept: &low_diligence,
+        tag_thresholds: thresholds.as_ref(),
+    };
+    let scored = score_notes(
+        final_view,
+        &selection,
+        tables,
+        &fits,
+        &config.prescore.rules,
+        &config.incorrect,
+        inputs,
+    );
+    let output: Vec<bool> = (0..notes)
+        .map(|n| selection.notes[n] && selection.captured[n])
+        .collect();
+
+    // The user table: final-fit raters and the prescoring rater rows.
+    let enrolled_in_groups = |u: usize| match (&config.kind, &config.spec.groups) {
+        (ScorerKind::Group(_) | ScorerKind::MultiGroup(_), Some(groups)) => final_view.participants
+            [u]
+            .enrollment
+            .as_ref()
+            .and_then(|e| e.modeling_group)
+            .is_some_and(|g| g.fract() == 0.0 && g >= 0.0 && groups.contains(&(g as u32))),
+        _ => true,
+    };
+    let user_rows: Vec<bool> = (0..participants)
+        .map(|u| {
+            (fits.main.raters[u]
+                || tables.rater_agree_ratio[u].is_some()
+                || tables.rater_intercept[u].is_some())
+                && enrolled_in_groups(u)
+        })
+        .collect();
+    let r = &final_view.ratings;
+    let mut counts = vec![0u32; notes];
+    for &k in &selection.ratings {
+        if user_rows[r.rater[k as usize] as usize] {
+            counts[r.note[k as usize] as usize] += 1;
+        }
+    }
+    let final_round_ratings = (0..notes)
+        .map(|n| (output[n] && counts[n] > 0).then_some(counts[n] as f64))
+        .collect();
+
+    // Topic confidence: enough ratings (over all ratings) from each side of the rater factor.
+    let topic_confident = match config.topic_confidence_ratings {
+        None => vec![None; notes],
+        Some(min) => {
+            let (mut positive, mut negative) = (vec![0u32; notes], vec![0u32; notes]);
+            for k in 0..r.len() {
+                let u = r.rater[k] as usize;
+                if !fits.main.raters[u] {
+                    continue;
+                }
+                match tables.rater_factor[u] {
+                    Some(f) if f >= 0.0 => positive[r.note[k] as usize] += 1,
+                    Some(_) => negative[r.note[k] as usize] += 1,
+                    None => {}
+                }
+            }
+            (0..notes)
+                .map(|n| {
+                    output[n].then(|| {
+                        fits.main.intercept[n].is_some() && positive[n] > min && negative[n] > min
+                    })
+                })
+                .collect()
+        }
+    };
+
+    Ok(Some(ScorerRun {
+        config: config.clone(),
+        prescored,
+        selection,
+        fits,
+        scored,
+        low_diligence,
+        output,
+        final_round_ratings,
+        user_rows,
+        topic_confident,
+    }))
+}
