@@ -9,6 +9,7 @@ pub mod community;
 pub mod diligence;
 pub mod enrollment;
 pub mod first_round;
+pub mod gaussian;
 pub mod harassment;
 pub mod helpfulness;
 pub mod history;
