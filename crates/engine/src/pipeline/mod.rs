@@ -6,8 +6,10 @@ use crate::community::Community;
 use crate::helpfulness::{
     AuthorContributions, NoteTimes, RatingContributions, contribution_counts,
 };
-use crate::history_update::{rescoring_active_rules, update_status_history};
-use crate::meta::{MetaOutcome, ModelResults, meta_score};
+use crate::history_update::{
+    pcrh_time_without_model, rescoring_active_rules, update_status_history,
+};
+use crate::meta::{MetaOutcome, ModelResults, PopulationSampled, meta_score};
 use crate::output::{
     AUX_NOTE_INFO_COLUMNS, HELPFULNESS_SCORES_COLUMNS, OutputTable, SCORED_NOTES_COLUMNS,
 };
@@ -119,6 +121,14 @@ pub fn score(
     let tables = core.map_or(&empty_tables, |c| &c.prescored.tables);
     let core_output: Vec<bool> = core.map_or(vec![false; notes], |c| c.output.clone());
 
+    // Population-sampled ratings by the sign of the core rater factor (missing counts 0).
+    let population_sampled_signs: Vec<[u32; 2]> = (0..notes)
+        .map(|n| {
+            core.filter(|c| c.output[n])
+                .map_or([0, 0], |c| c.scored.population_sampled_signs[n])
+        })
+        .collect();
+
     // Meta-scoring and the history update.
     let r = &final_view.ratings;
     let tag_counts = note_tag_counts(TaggedRatings::new(&r.note, &r.rater, &r.tags), notes);
@@ -135,6 +145,11 @@ pub fn score(
             group: groups.result(n),
             modeling_group: groups.modeling_group(n),
             topic: topic_models.topic_result(n),
+            core_population_sampled: PopulationSampled {
+                intercept: core_columns.population_sampled[n],
+                negative: population_sampled_signs[n][0],
+                positive: population_sampled_signs[n][1],
+            },
             ..ModelResults::default()
         };
         let note = &community.notes[n];
@@ -147,6 +162,21 @@ pub fn score(
             options.now_millis,
         ));
         outcomes.push(outcome);
+    }
+    // The PCRH model does not run; its column keeps only the suppression of earlier times.
+    let pcrh_times: Vec<Option<f64>> = (0..notes)
+        .map(|n| {
+            let note = &community.notes[n];
+            pcrh_time_without_model(
+                note.history.above_pcrh_threshold_time,
+                outcomes[n].decided_by(),
+                core_columns.status[n],
+                note.classification,
+            )
+        })
+        .collect();
+    for (row, t) in history.iter_mut().zip(&pcrh_times) {
+        row.above_pcrh_threshold_time = *t;
     }
 
     // Note statistics over all (post-PSS) ratings.
@@ -234,6 +264,7 @@ pub fn score(
         strs(outcomes.iter().map(|o| Some(o.decided_by().label()))),
     );
     sn.set("numRatings", ints(num_ratings.iter().map(|&c| Some(c))));
+    sn.set("abovePcrhThresholdTime", f64s(pcrh_times.iter().copied()));
     sn.set(
         "timestampMillisOfCurrentStatus",
         f64s((0..notes).map(|_| Some(options.now_millis as f64))),
@@ -291,6 +322,22 @@ pub fn score(
         bools(outcomes.iter().map(|o| Some(o.awaiting_bool()))),
     );
     aux.set("numRatingsLast28", ints(last_28.iter().map(|&c| Some(c))));
+    aux.set(
+        "coreNegFactor_populationSampledRatingCount",
+        ints(
+            population_sampled_signs
+                .iter()
+                .map(|s| Some(i64::from(s[0]))),
+        ),
+    );
+    aux.set(
+        "corePosFactor_populationSampledRatingCount",
+        ints(
+            population_sampled_signs
+                .iter()
+                .map(|s| Some(i64::from(s[1]))),
+        ),
+    );
     aux.set(
         "numPopulationSampledRatings",
         ints(sampled.iter().map(|&c| Some(c))),
