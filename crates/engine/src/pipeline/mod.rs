@@ -17,8 +17,10 @@ use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
 use crate::pss::{self, Cliques, Variant};
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
 use crate::scorer::catalog::{ScorerConfig, ScorerKind};
-use crate::scorer::prescore::PrescoreError;
+use crate::scorer::gaussian_run::run_gaussian;
+use crate::scorer::prescore::{PrescoreError, prescore};
 use crate::scorer::run::{ScorerRun, run_scorer};
+use crate::scorer::select;
 use crate::tags::{TaggedRatings, note_tag_counts};
 use crate::topic::Topic;
 use crate::{ColumnValues, NoteStatus, StatusHistoryRow, Table};
@@ -106,6 +108,35 @@ pub fn score(
             runs.push(run);
         }
     }
+    // The Gaussian scorers read the prescoring of a matrix-factorization scorer: the core
+    // model's, or one run for them alone.
+    let mut extra_prescoring = Vec::new();
+    for config in ScorerConfig::prescoring_only() {
+        let selection = select(&prescoring_view, &config.spec, topics);
+        if let Some(p) = prescore(&prescoring_view, &selection, &config.prescore)? {
+            extra_prescoring.push((config.spec.name, p));
+        }
+    }
+    let mut gaussian_runs = Vec::new();
+    for config in ScorerConfig::gaussians() {
+        let source = config.gaussian.as_ref().map(|g| g.prescoring);
+        let prescored = runs
+            .iter()
+            .find(|r| Some(r.config.spec.name) == source)
+            .map(|r| &r.prescored)
+            .or_else(|| {
+                extra_prescoring
+                    .iter()
+                    .find(|(name, _)| Some(*name) == source)
+                    .map(|(_, p)| p)
+            });
+        if let Some(prescored) = prescored
+            && let Some(run) = run_gaussian(&final_view, &config, prescored, topics)?
+        {
+            gaussian_runs.push(run);
+        }
+    }
+    runs.extend(gaussian_runs);
     let model = |kind: ScorerKind| ModelColumns::coalesce(&runs, notes, |k| k == kind);
     let core_columns = model(ScorerKind::Core);
     let core_with_topics = model(ScorerKind::CoreWithTopics);
@@ -115,6 +146,8 @@ pub fn score(
     let multi_group =
         ModelColumns::coalesce(&runs, notes, |k| matches!(k, ScorerKind::MultiGroup(_)));
     let topic_models = ModelColumns::coalesce(&runs, notes, |k| matches!(k, ScorerKind::Topic(_)));
+    let gaussian = model(ScorerKind::Gaussian);
+    let gaussian_core_with_topics = model(ScorerKind::GaussianCoreWithTopics);
 
     let core = runs.iter().find(|r| r.config.kind == ScorerKind::Core);
     let empty_tables = ScorerPrescoring::empty(notes, participants, PrescoringMeta::default());
@@ -145,12 +178,13 @@ pub fn score(
             group: groups.result(n),
             modeling_group: groups.modeling_group(n),
             topic: topic_models.topic_result(n),
+            gaussian: gaussian.result(n),
+            gaussian_core_with_topics: gaussian_core_with_topics.result(n),
             core_population_sampled: PopulationSampled {
                 intercept: core_columns.population_sampled[n],
                 negative: population_sampled_signs[n][0],
                 positive: population_sampled_signs[n][1],
             },
-            ..ModelResults::default()
         };
         let note = &community.notes[n];
         let outcome = meta_score(&models, &note.history, note_tags, None, options.now_millis);
@@ -210,6 +244,8 @@ pub fn score(
     groups.write(&mut sn, "group");
     multi_group.write(&mut sn, "multiGroup");
     topic_models.write(&mut sn, "topic");
+    gaussian.write(&mut sn, "gaussian");
+    gaussian_core_with_topics.write(&mut sn, "gaussianCoreWithTopics");
     sn.set(
         "modelingGroup",
         f64s((0..notes).map(|n| groups.modeling_group(n).map(f64::from))),
@@ -424,7 +460,9 @@ pub fn score(
                 || tables.mean_note_score[u].is_some()
                 || contributions.rating[u].is_some()
                 || contributions.authoring[u].is_some()
-                || runs.iter().any(|r| r.user_rows[u])
+                || runs
+                    .iter()
+                    .any(|r| r.config.gaussian.is_none() && r.user_rows[u])
         })
         .collect();
     let mut hs = OutputTable::new(&HELPFULNESS_SCORES_COLUMNS, rows.len());
@@ -452,8 +490,9 @@ pub fn score(
         let source: Vec<Option<&ScorerRun>> = rows
             .iter()
             .map(|&u| {
-                runs.iter()
-                    .find(|r| pick_kind(r.config.kind) && r.user_rows[u])
+                runs.iter().find(|r| {
+                    r.config.gaussian.is_none() && pick_kind(r.config.kind) && r.user_rows[u]
+                })
             })
             .collect();
         let params: Vec<(Option<f64>, Option<f64>)> = rows

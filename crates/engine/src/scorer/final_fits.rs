@@ -112,6 +112,18 @@ fn compact(
     c
 }
 
+/// The ratings (indices into the community's ratings) a final fit over `subset` uses: notes
+/// with enough ratings in `subset`, then raters with prescoring parameters (and, with
+/// reputation, who passed the helpfulness filter), in `subset`'s order.
+pub fn fit_ratings(
+    community: &Community,
+    subset: &[u32],
+    pre: &ScorerPrescoring,
+    use_reputation: bool,
+) -> Vec<u32> {
+    compact(community, subset, pre, use_reputation).used
+}
+
 fn frozen_fit(
     community: &Community,
     subset: &[u32],
