@@ -3,6 +3,8 @@
 //! contributor scores. Sub-models that are not implemented yet leave their columns empty.
 
 use crate::community::Community;
+use crate::contributor_state::{NoteSummary, RatingTotals, contributor_states};
+use crate::enrollment::Enrollment;
 use crate::helpfulness::{
     AuthorContributions, NoteTimes, RatingContributions, contribution_counts,
 };
@@ -584,23 +586,80 @@ pub fn score(
                 .map(|&u| authoring(u).map(|c| c.aggregate_rating_received_total as f64)),
         ),
     );
-    let enrollment = |u: usize| community.participants[u].enrollment.as_ref();
+    // Enrollment after this run, and the other contributor-state columns.
+    let pre_pss_tags = note_tag_counts(
+        TaggedRatings::new(
+            &community.ratings.note,
+            &community.ratings.rater,
+            &community.ratings.tags,
+        ),
+        notes,
+    );
+    let summaries: Vec<NoteSummary> = (0..notes)
+        .map(|n| NoteSummary {
+            note_id: community.notes[n].note_id,
+            author: community.notes[n].author,
+            created_at_millis: community.notes[n].created_at_millis,
+            status: outcomes[n].status,
+            core_intercept: core_columns.intercept[n],
+            ratings_last_28_days: last_28[n],
+            num_ratings: counts_u32[n],
+            tags: pre_pss_tags[n],
+        })
+        .collect();
+    let enrollments: Vec<Option<&Enrollment>> = community
+        .participants
+        .iter()
+        .map(|p| p.enrollment.as_ref())
+        .collect();
+    let rating_totals: Vec<Option<RatingTotals>> = contributions
+        .rating
+        .iter()
+        .map(|c| {
+            c.as_ref().map(|c| RatingTotals {
+                successful_total: c.valid.successful_total(),
+                unsuccessful_total: c.valid.unsuccessful_total(),
+                unsuccessful_not_helpful: c.valid.unsuccessful_not_helpful,
+            })
+        })
+        .collect();
+    let author_counts: Vec<Option<[u32; 3]>> = contributions
+        .authoring
+        .iter()
+        .map(|a| {
+            a.as_ref().map(|a| {
+                [
+                    a.notes_currently_rated_helpful,
+                    a.notes_currently_rated_not_helpful,
+                    a.notes_awaiting_more_ratings,
+                ]
+            })
+        })
+        .collect();
+    let states = contributor_states(
+        &enrollments,
+        &rating_totals,
+        &author_counts,
+        &summaries,
+        options.now_millis,
+    );
+    let state = |u: usize| &states[u];
     hs.set(
         "enrollmentState",
-        ints(rows.iter().map(|&u| enrollment(u).map(|e| e.state.code()))),
+        ints(rows.iter().map(|&u| state(u).enrollment_state)),
     );
     hs.set(
         "successfulRatingNeededToEarnIn",
         ints(
             rows.iter()
-                .map(|&u| enrollment(u).map(|e| e.successful_rating_needed_to_earn_in)),
+                .map(|&u| state(u).successful_rating_needed_to_earn_in),
         ),
     );
     hs.set(
         "timestampOfLastStateChange",
         ints(
             rows.iter()
-                .map(|&u| enrollment(u).map(|e| e.timestamp_of_last_state_change)),
+                .map(|&u| state(u).timestamp_of_last_state_change),
         ),
     );
     hs.set(
@@ -609,21 +668,45 @@ pub fn score(
     );
     hs.set(
         "timestampOfLastEarnOut",
-        f64s(rows.iter().map(|&u| {
-            Some(
-                enrollment(u)
-                    .and_then(|e| e.timestamp_of_last_earn_out)
-                    .unwrap_or(1.0),
-            )
-        })),
+        f64s(
+            rows.iter()
+                .map(|&u| Some(state(u).timestamp_of_last_earn_out)),
+        ),
     );
     hs.set(
         "numberOfTimesEarnedOut",
         f64s(
             rows.iter()
-                .map(|&u| enrollment(u).map(|e| e.number_of_times_earned_out as f64)),
+                .map(|&u| state(u).number_of_times_earned_out.map(|n| n as f64)),
         ),
     );
+    hs.set(
+        "isEmergingWriter",
+        bools(rows.iter().map(|&u| Some(state(u).is_emerging_writer))),
+    );
+    hs.set(
+        "authorTopNotHelpfulTagValues",
+        strs(
+            rows.iter()
+                .map(|&u| state(u).author_top_not_helpful_tags.clone()),
+        ),
+    );
+    for (k, name) in [
+        "crhTotal14d",
+        "crnhTotal14d",
+        "nmrTotal14d",
+        "crhTotal90d",
+        "crnhTotal90d",
+        "nmrTotal90d",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        hs.set(
+            name,
+            ints(rows.iter().map(|&u| Some(state(u).recent_totals[k]))),
+        );
+    }
     hs.set(
         "coreFirstRoundRaterIntercept",
         f32s(pick(&tables.first_round_rater_intercept)),
