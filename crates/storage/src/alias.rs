@@ -3,10 +3,10 @@
 //! imports and needs no lookup.
 
 const ADJECTIVES: [&str; 32] = [
-    "Amber", "Brisk", "Calm", "Candid", "Clever", "Curious", "Daring", "Earnest", "Fair",
-    "Gentle", "Glad", "Honest", "Humble", "Keen", "Kind", "Lively", "Lucid", "Mellow", "Modest",
-    "Nimble", "Patient", "Plain", "Quiet", "Rapid", "Sober", "Steady", "Sunny", "Tidy", "Vivid",
-    "Warm", "Wise", "Zesty",
+    "Amber", "Brisk", "Calm", "Candid", "Clever", "Curious", "Daring", "Earnest", "Fair", "Gentle",
+    "Glad", "Honest", "Humble", "Keen", "Kind", "Lively", "Lucid", "Mellow", "Modest", "Nimble",
+    "Patient", "Plain", "Quiet", "Rapid", "Sober", "Steady", "Sunny", "Tidy", "Vivid", "Warm",
+    "Wise", "Zesty",
 ];
 
 const NOUNS: [&str; 32] = [

@@ -78,9 +78,7 @@ pub enum StoreError {
     Conflict(String),
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
-    #[error(
-        "unsupported database URL {0:?}: expected postgres://…, sqlite:PATH or a file path"
-    )]
+    #[error("unsupported database URL {0:?}: expected postgres://…, sqlite:PATH or a file path")]
     UnsupportedUrl(String),
 }
 
@@ -108,8 +106,12 @@ pub trait Store: Send + Sync {
 
     /// Writes a note by `note.author` on post `note.tweet_id` if `check` accepts the
     /// writer's facts.
-    async fn create_note(&self, note: &Note, now_millis: i64, check: Check<'_, WriterFacts>)
-    -> Result<()>;
+    async fn create_note(
+        &self,
+        note: &Note,
+        now_millis: i64,
+        check: Check<'_, WriterFacts>,
+    ) -> Result<()>;
     /// Marks a note deleted; only its author may ([`RefusalKind::Forbidden`] otherwise).
     async fn delete_note(&self, note_id: i64, author: &str, now_millis: i64) -> Result<()>;
     async fn note(&self, note_id: i64) -> Result<Option<NoteView>>;
@@ -156,7 +158,10 @@ pub trait Store: Send + Sync {
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
-    } else if let Some(path) = url.strip_prefix("sqlite://").or(url.strip_prefix("sqlite:")) {
+    } else if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or(url.strip_prefix("sqlite:"))
+    {
         Ok(Arc::new(sqlite::SqliteStore::open(path.as_ref()).await?))
     } else if url.contains("://") {
         Err(StoreError::UnsupportedUrl(url.to_string()))

@@ -183,6 +183,8 @@ pub struct WriterFacts {
     pub notes_last_30_days: i64,
     /// All notes the writer ever wrote.
     pub notes_total: i64,
+    /// The writer's notes that the latest scoring run rated helpful or not helpful.
+    pub notes_decided: i64,
     /// The writer's notes on posts by this post's author: in the last 24 hours, the last 7
     /// days, ever, and ever with a currently-rated-helpful status.
     pub author_notes_last_day: i64,

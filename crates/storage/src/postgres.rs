@@ -43,4 +43,9 @@ impl PostgresStore {
     }
 }
 
-crate::sql::store_impl!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow, "postgres");
+crate::sql::store_impl!(
+    PostgresStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow,
+    "postgres"
+);

@@ -61,7 +61,9 @@ where
         .map_err(|e: T::Err| StoreError::Corrupt(e.to_string()))
 }
 
-pub(crate) fn parse_opt<T: std::str::FromStr>(value: Option<String>) -> Result<Option<T>, StoreError>
+pub(crate) fn parse_opt<T: std::str::FromStr>(
+    value: Option<String>,
+) -> Result<Option<T>, StoreError>
 where
     T::Err: std::fmt::Display,
 {
@@ -96,7 +98,9 @@ pub(crate) fn participants_of(data: &crate::PublicData) -> Vec<String> {
 }
 
 /// Enrollment rows keyed by participant.
-pub(crate) fn enrollment_index(data: &crate::PublicData) -> std::collections::HashMap<&str, &Enrollment> {
+pub(crate) fn enrollment_index(
+    data: &crate::PublicData,
+) -> std::collections::HashMap<&str, &Enrollment> {
     data.enrollment
         .iter()
         .map(|e| (e.participant_id.as_str(), e))
@@ -541,6 +545,15 @@ macro_rules! store_impl {
                     handle,
                 )
                 .await?;
+                let notes_decided = count(
+                    &mut tx,
+                    "SELECT COUNT(*) FROM notes n JOIN note_scores s ON s.note_id = n.id
+                     WHERE n.author_id = $1 AND s.final_rating_status IN
+                        ('CURRENTLY_RATED_HELPFUL', 'CURRENTLY_RATED_NOT_HELPFUL')",
+                    &[w],
+                    None,
+                )
+                .await?;
                 let recent_statuses: Vec<Option<String>> = sqlx::query_scalar(
                     "SELECT s.final_rating_status FROM notes n
                      LEFT JOIN note_scores s ON s.note_id = n.id
@@ -556,6 +569,7 @@ macro_rules! store_impl {
                     notes_last_day,
                     notes_last_30_days,
                     notes_total,
+                    notes_decided,
                     author_notes_last_day,
                     author_notes_last_week,
                     author_notes_total,
