@@ -43,7 +43,10 @@ fn score(input: &Path, ext: &str, out: &Path) -> BTreeMap<String, String> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     let id = header.iter().position(|c| *c == "noteId").unwrap();
-    let status = header.iter().position(|c| *c == "finalRatingStatus").unwrap();
+    let status = header
+        .iter()
+        .position(|c| *c == "finalRatingStatus")
+        .unwrap();
     lines
         .map(|line| {
             let cells: Vec<&str> = line.split('\t').collect();
@@ -58,9 +61,26 @@ fn import_export_score_round_trip_keeps_every_status() {
     let db = dir.path().join("community.db");
     let db = db.to_str().unwrap();
     let export = dir.path().join("export");
-    bridgenotes(&["import", "--quiet", golden_input().to_str().unwrap(), "--database", db]);
-    bridgenotes(&["export", "--quiet", "--out", export.to_str().unwrap(), "--database", db]);
-    let original = score(&golden_input(), "tsv.gz", &dir.path().join("scored-original"));
+    bridgenotes(&[
+        "import",
+        "--quiet",
+        golden_input().to_str().unwrap(),
+        "--database",
+        db,
+    ]);
+    bridgenotes(&[
+        "export",
+        "--quiet",
+        "--out",
+        export.to_str().unwrap(),
+        "--database",
+        db,
+    ]);
+    let original = score(
+        &golden_input(),
+        "tsv.gz",
+        &dir.path().join("scored-original"),
+    );
     let round_trip = score(&export, "tsv", &dir.path().join("scored-export"));
     assert!(original.len() > 900, "{} notes scored", original.len());
     let differing: Vec<_> = original
