@@ -116,9 +116,13 @@ pub struct ScoreArgs {
     /// unchanged (skips parsing on later runs).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
-    /// Comma-separated scorer names to run (default: all implemented).
+    /// Comma-separated scorer names to run, e.g. `MFCoreScorer,MFExpansionScorer` (default:
+    /// all). A Gaussian scorer also needs the scorer whose prescoring it reads.
     #[arg(long, value_delimiter = ',')]
     pub scorers: Vec<String>,
+    /// Write the run's stage timings, counts and peak memory to this JSON file.
+    #[arg(long)]
+    pub timings: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
 }

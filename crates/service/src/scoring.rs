@@ -115,27 +115,18 @@ pub fn compute(
         Err(_) => vec![None; community.notes.len()],
     };
     let cliques = detect_cliques(&community, &PssParams::default());
-    let run_engine = |pseudo_raters| {
-        let options = ScoreOptions {
-            now_millis,
-            wall_millis: now_millis,
-            pseudo_raters,
-        };
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            score(&community, &topics, Some(&cliques), &options)
-        }))
+    let options = ScoreOptions {
+        now_millis,
+        wall_millis: now_millis,
+        pseudo_raters,
+        scorers: None,
     };
-    // The engine's pseudo-rater refits can fail on very small communities (an index out of
-    // bounds in the uncertainty bounds); the run then goes on without the refits rather than
-    // leaving a young community unscored.
-    let outputs = match run_engine(pseudo_raters) {
-        Ok(result) => result,
-        Err(_) if pseudo_raters => {
-            tracing::warn!("scoring with pseudo-rater refits failed; scoring without them");
-            run_engine(false).map_err(|_| ScoringError::Engine("the engine panicked".into()))?
-        }
-        Err(_) => return Err(ScoringError::Engine("the engine panicked".into())),
-    }
+    // A panic in the engine is a bug; it fails this run (which changes nothing) instead of
+    // taking the service down.
+    let outputs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        score(&community, &topics, Some(&cliques), &options)
+    }))
+    .map_err(|_| ScoringError::Engine("the engine panicked".into()))?
     .map_err(|e| ScoringError::Engine(e.to_string()))?;
     let run = result.run.as_mut().expect("set above");
     run.notes = community.notes.len() as i64;

@@ -28,13 +28,15 @@ use crate::topic::Topic;
 use crate::{ColumnValues, NoteStatus, StatusHistoryRow, Table};
 
 mod models;
+mod observer;
 
 use models::ModelColumns;
+pub use observer::{Observer, Silent, Stage};
 
 const DAY_MILLIS: f64 = 86_400_000.0;
 
 /// Settings of a run.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScoreOptions {
     /// "Now" of the run (the reference's `--epoch-millis`), in milliseconds.
     pub now_millis: i64,
@@ -42,6 +44,9 @@ pub struct ScoreOptions {
     pub wall_millis: i64,
     /// Run the pseudo-rater refits (uncertainty bounds of core intercepts).
     pub pseudo_raters: bool,
+    /// Run only the scorers with these reference names (`None`: every scorer). A Gaussian
+    /// scorer also needs the scorer whose prescoring it reads.
+    pub scorers: Option<Vec<String>>,
 }
 
 /// Everything a run writes.
@@ -88,6 +93,17 @@ pub fn score(
     cliques: Option<&Cliques>,
     options: &ScoreOptions,
 ) -> Result<ScoreOutputs, PrescoreError> {
+    score_observed(community, topics, cliques, options, &Silent)
+}
+
+/// [`score`], reporting each stage to `observer`.
+pub fn score_observed(
+    community: &Community,
+    topics: &[Option<Topic>],
+    cliques: Option<&Cliques>,
+    options: &ScoreOptions,
+    observer: &dyn Observer,
+) -> Result<ScoreOutputs, PrescoreError> {
     let (mut prescoring_view, mut final_view) = (community.clone(), community.clone());
     if let Some(cliques) = cliques {
         pss::apply(&mut prescoring_view, cliques, Variant::Prescoring);
@@ -98,29 +114,56 @@ pub fn score(
 
     // Every matrix-factorization scorer; each is deterministic and independent of the
     // others, so their order does not matter.
+    let wanted = |name: &str| {
+        options
+            .scorers
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    };
+    let mf_configs: Vec<ScorerConfig> = ScorerConfig::all()
+        .into_iter()
+        .filter(|c| wanted(c.spec.name))
+        .collect();
+    let gaussian_configs: Vec<ScorerConfig> = ScorerConfig::gaussians()
+        .into_iter()
+        .filter(|c| wanted(c.spec.name))
+        .collect();
+    let total = mf_configs.len() + gaussian_configs.len() + 2;
+    let mut stage = 0;
     let mut runs = Vec::new();
-    for config in ScorerConfig::all() {
-        if let Some(run) = run_scorer(
+    for config in &mf_configs {
+        observer.started(Stage::Scorer(config.spec.name), stage, total);
+        stage += 1;
+        let run = run_scorer(
             &prescoring_view,
             &final_view,
-            &config,
+            config,
             topics,
             options.pseudo_raters,
-        )? {
-            runs.push(run);
-        }
+        )?;
+        observer.finished(Stage::Scorer(config.spec.name));
+        runs.extend(run);
     }
     // The Gaussian scorers read the prescoring of a matrix-factorization scorer: the core
     // model's, or one run for them alone.
     let mut extra_prescoring = Vec::new();
-    for config in ScorerConfig::prescoring_only() {
+    let needed: Vec<&str> = gaussian_configs
+        .iter()
+        .filter_map(|c| c.gaussian.as_ref().map(|g| g.prescoring))
+        .collect();
+    for config in ScorerConfig::prescoring_only()
+        .into_iter()
+        .filter(|c| needed.contains(&c.spec.name))
+    {
         let selection = select(&prescoring_view, &config.spec, topics);
         if let Some(p) = prescore(&prescoring_view, &selection, &config.prescore)? {
             extra_prescoring.push((config.spec.name, p));
         }
     }
     let mut gaussian_runs = Vec::new();
-    for config in ScorerConfig::gaussians() {
+    for config in &gaussian_configs {
+        observer.started(Stage::Scorer(config.spec.name), stage, total);
+        stage += 1;
         let source = config.gaussian.as_ref().map(|g| g.prescoring);
         let prescored = runs
             .iter()
@@ -133,10 +176,11 @@ pub fn score(
                     .map(|(_, p)| p)
             });
         if let Some(prescored) = prescored
-            && let Some(run) = run_gaussian(&final_view, &config, prescored, topics)?
+            && let Some(run) = run_gaussian(&final_view, config, prescored, topics)?
         {
             gaussian_runs.push(run);
         }
+        observer.finished(Stage::Scorer(config.spec.name));
     }
     runs.extend(gaussian_runs);
     let model = |kind: ScorerKind| ModelColumns::coalesce(&runs, notes, |k| k == kind);
@@ -156,6 +200,8 @@ pub fn score(
     let tables = core.map_or(&empty_tables, |c| &c.prescored.tables);
     let core_output: Vec<bool> = core.map_or(vec![false; notes], |c| c.output.clone());
 
+    observer.started(Stage::MetaScoring, stage, total);
+    stage += 1;
     // Population-sampled ratings by the sign of the core rater factor (missing counts 0).
     let population_sampled_signs: Vec<[u32; 2]> = (0..notes)
         .map(|n| {
@@ -441,6 +487,8 @@ pub fn score(
         f64s((0..notes).map(|n| incorrect(n).map(|a| a.tf_idf.unwrap_or(f64::NAN)))),
     );
 
+    observer.finished(Stage::MetaScoring);
+    observer.started(Stage::Contributors, stage, total);
     // Contributor scores.
     let final_status: Vec<Option<NoteStatus>> = outcomes.iter().map(|o| Some(o.status)).collect();
     let times = NoteTimes::from_history(history.iter());
@@ -716,6 +764,7 @@ pub fn score(
         f32s(pick(&tables.first_round_rater_factor)),
     );
 
+    observer.finished(Stage::Contributors);
     let count = |s: NoteStatus| outcomes.iter().filter(|o| o.status == s).count();
     Ok(ScoreOutputs {
         scored_notes: sn.finish(),
