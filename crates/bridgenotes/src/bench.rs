@@ -212,3 +212,16 @@ pub fn score(args: &crate::cli::BenchScoreArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_wall_times_parse() {
+        assert_eq!(wall_seconds("0:08.39"), Some(8.39));
+        assert_eq!(wall_seconds("4:23.16"), Some(263.16));
+        assert_eq!(wall_seconds("1:02:03"), Some(3723.0));
+        assert_eq!(wall_seconds("x"), None);
+    }
+}
