@@ -4,9 +4,11 @@ mod bench;
 mod cli;
 mod compare;
 mod demo;
+mod exchange;
 mod load;
 mod progress;
 mod score;
+mod serve;
 mod synth;
 
 use clap::Parser;
@@ -24,6 +26,10 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Synth(args) => synth::run(&args),
         cli::Command::Demo(args) => demo::run(&args),
         cli::Command::BenchParse(args) => bench::parse(&args),
+        cli::Command::BenchScore(args) => bench::score(&args),
         cli::Command::Compare(args) => compare::run(&args),
+        cli::Command::Serve(args) => serve::run(&args),
+        cli::Command::Import(args) => exchange::import(&args),
+        cli::Command::Export(args) => exchange::export(&args),
     }
 }

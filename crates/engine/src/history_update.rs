@@ -9,7 +9,8 @@
 
 use crate::NoteStatus::NeedsMoreRatings;
 use crate::StatusHistoryRow;
-use crate::meta::{MetaOutcome, ModelResults};
+use crate::meta::{MetaOutcome, MetaRule, ModelResults};
+use crate::note::Classification;
 
 /// A note is locked once it is older than this (`c.noteLockMillis`, 14 days).
 pub const NOTE_LOCK_MILLIS: i64 = 14 * 24 * 60 * 60 * 1000;
@@ -106,6 +107,26 @@ pub fn update_status_history(
         }
     }
     row
+}
+
+/// `abovePcrhThresholdTime` of this run without the PCRH model (which needs the reference's
+/// gradient-boosted classifier): only the suppression of an earlier positive time survives.
+/// A note whose input history holds a positive time T and that is no longer eligible (not
+/// decided by the core model, core status FIRM_REJECT or CRNH, or classified NOT_MISLEADING)
+/// gets −T; every other note gets none. (The reference writes this value over the history
+/// column after the update, so it also replaces the −1 of locked notes.)
+pub fn pcrh_time_without_model(
+    previous: Option<f64>,
+    decided_by: MetaRule,
+    core_status: Option<crate::NoteStatus>,
+    classification: Option<Classification>,
+) -> Option<f64> {
+    use crate::NoteStatus::{CurrentlyRatedNotHelpful, FirmReject};
+    let previous = previous.filter(|t| *t > 0.0)?;
+    let ineligible = decided_by != MetaRule::CoreModel
+        || matches!(core_status, Some(FirmReject | CurrentlyRatedNotHelpful))
+        || classification == Some(Classification::NotMisleading);
+    ineligible.then_some(-previous)
 }
 
 /// A new note's history row before its first scoring (`merge_note_info`).
@@ -433,6 +454,39 @@ mod tests {
         assert_eq!(
             rescoring_active_rules(wall - 14 * DAY, ts, wall),
             "ALL_NOTES"
+        );
+    }
+
+    #[test]
+    fn an_earlier_pcrh_time_is_negated_only_when_the_note_lost_eligibility() {
+        use crate::NoteStatus::{CurrentlyRatedHelpful, FirmReject};
+        let core = MetaRule::CoreModel;
+        let misleading = Some(Classification::MisinformedOrPotentiallyMisleading);
+        assert_eq!(pcrh_time_without_model(None, core, None, misleading), None);
+        assert_eq!(
+            pcrh_time_without_model(Some(-1.0), MetaRule::ExpansionModel, None, misleading),
+            None
+        );
+        assert_eq!(
+            pcrh_time_without_model(Some(5.0), core, Some(CurrentlyRatedHelpful), misleading),
+            None
+        );
+        assert_eq!(
+            pcrh_time_without_model(Some(5.0), core, Some(FirmReject), misleading),
+            Some(-5.0)
+        );
+        assert_eq!(
+            pcrh_time_without_model(Some(5.0), MetaRule::ScoringDriftGuard, None, misleading),
+            Some(-5.0)
+        );
+        assert_eq!(
+            pcrh_time_without_model(
+                Some(5.0),
+                core,
+                Some(CurrentlyRatedHelpful),
+                Some(Classification::NotMisleading)
+            ),
+            Some(-5.0)
         );
     }
 }

@@ -6,9 +6,11 @@
 //! `bridgenotes-format` or a database, hand it to the engine, and write what it returns.
 
 pub mod community;
+pub mod contributor_state;
 pub mod diligence;
 pub mod enrollment;
 pub mod first_round;
+pub mod gaussian;
 pub mod harassment;
 pub mod helpfulness;
 pub mod history;

@@ -3,11 +3,15 @@
 //! contributor scores. Sub-models that are not implemented yet leave their columns empty.
 
 use crate::community::Community;
+use crate::contributor_state::{NoteSummary, RatingTotals, contributor_states};
+use crate::enrollment::Enrollment;
 use crate::helpfulness::{
     AuthorContributions, NoteTimes, RatingContributions, contribution_counts,
 };
-use crate::history_update::{rescoring_active_rules, update_status_history};
-use crate::meta::{MetaOutcome, ModelResults, meta_score};
+use crate::history_update::{
+    pcrh_time_without_model, rescoring_active_rules, update_status_history,
+};
+use crate::meta::{MetaOutcome, ModelResults, PopulationSampled, meta_score};
 use crate::output::{
     AUX_NOTE_INFO_COLUMNS, HELPFULNESS_SCORES_COLUMNS, OutputTable, SCORED_NOTES_COLUMNS,
 };
@@ -15,20 +19,24 @@ use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
 use crate::pss::{self, Cliques, Variant};
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
 use crate::scorer::catalog::{ScorerConfig, ScorerKind};
-use crate::scorer::prescore::PrescoreError;
+use crate::scorer::gaussian_run::run_gaussian;
+use crate::scorer::prescore::{PrescoreError, prescore};
 use crate::scorer::run::{ScorerRun, run_scorer};
+use crate::scorer::select;
 use crate::tags::{TaggedRatings, note_tag_counts};
 use crate::topic::Topic;
 use crate::{ColumnValues, NoteStatus, StatusHistoryRow, Table};
 
 mod models;
+mod observer;
 
 use models::ModelColumns;
+pub use observer::{Observer, Silent, Stage};
 
 const DAY_MILLIS: f64 = 86_400_000.0;
 
 /// Settings of a run.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScoreOptions {
     /// "Now" of the run (the reference's `--epoch-millis`), in milliseconds.
     pub now_millis: i64,
@@ -36,6 +44,9 @@ pub struct ScoreOptions {
     pub wall_millis: i64,
     /// Run the pseudo-rater refits (uncertainty bounds of core intercepts).
     pub pseudo_raters: bool,
+    /// Run only the scorers with these reference names (`None`: every scorer). A Gaussian
+    /// scorer also needs the scorer whose prescoring it reads.
+    pub scorers: Option<Vec<String>>,
 }
 
 /// Everything a run writes.
@@ -82,6 +93,17 @@ pub fn score(
     cliques: Option<&Cliques>,
     options: &ScoreOptions,
 ) -> Result<ScoreOutputs, PrescoreError> {
+    score_observed(community, topics, cliques, options, &Silent)
+}
+
+/// [`score`], reporting each stage to `observer`.
+pub fn score_observed(
+    community: &Community,
+    topics: &[Option<Topic>],
+    cliques: Option<&Cliques>,
+    options: &ScoreOptions,
+    observer: &dyn Observer,
+) -> Result<ScoreOutputs, PrescoreError> {
     let (mut prescoring_view, mut final_view) = (community.clone(), community.clone());
     if let Some(cliques) = cliques {
         pss::apply(&mut prescoring_view, cliques, Variant::Prescoring);
@@ -92,18 +114,75 @@ pub fn score(
 
     // Every matrix-factorization scorer; each is deterministic and independent of the
     // others, so their order does not matter.
+    let wanted = |name: &str| {
+        options
+            .scorers
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    };
+    let mf_configs: Vec<ScorerConfig> = ScorerConfig::all()
+        .into_iter()
+        .filter(|c| wanted(c.spec.name))
+        .collect();
+    let gaussian_configs: Vec<ScorerConfig> = ScorerConfig::gaussians()
+        .into_iter()
+        .filter(|c| wanted(c.spec.name))
+        .collect();
+    let total = mf_configs.len() + gaussian_configs.len() + 2;
+    let mut stage = 0;
     let mut runs = Vec::new();
-    for config in ScorerConfig::all() {
-        if let Some(run) = run_scorer(
+    for config in &mf_configs {
+        observer.started(Stage::Scorer(config.spec.name), stage, total);
+        stage += 1;
+        let run = run_scorer(
             &prescoring_view,
             &final_view,
-            &config,
+            config,
             topics,
             options.pseudo_raters,
-        )? {
-            runs.push(run);
+        )?;
+        observer.finished(Stage::Scorer(config.spec.name));
+        runs.extend(run);
+    }
+    // The Gaussian scorers read the prescoring of a matrix-factorization scorer: the core
+    // model's, or one run for them alone.
+    let mut extra_prescoring = Vec::new();
+    let needed: Vec<&str> = gaussian_configs
+        .iter()
+        .filter_map(|c| c.gaussian.as_ref().map(|g| g.prescoring))
+        .collect();
+    for config in ScorerConfig::prescoring_only()
+        .into_iter()
+        .filter(|c| needed.contains(&c.spec.name))
+    {
+        let selection = select(&prescoring_view, &config.spec, topics);
+        if let Some(p) = prescore(&prescoring_view, &selection, &config.prescore)? {
+            extra_prescoring.push((config.spec.name, p));
         }
     }
+    let mut gaussian_runs = Vec::new();
+    for config in &gaussian_configs {
+        observer.started(Stage::Scorer(config.spec.name), stage, total);
+        stage += 1;
+        let source = config.gaussian.as_ref().map(|g| g.prescoring);
+        let prescored = runs
+            .iter()
+            .find(|r| Some(r.config.spec.name) == source)
+            .map(|r| &r.prescored)
+            .or_else(|| {
+                extra_prescoring
+                    .iter()
+                    .find(|(name, _)| Some(*name) == source)
+                    .map(|(_, p)| p)
+            });
+        if let Some(prescored) = prescored
+            && let Some(run) = run_gaussian(&final_view, config, prescored, topics)?
+        {
+            gaussian_runs.push(run);
+        }
+        observer.finished(Stage::Scorer(config.spec.name));
+    }
+    runs.extend(gaussian_runs);
     let model = |kind: ScorerKind| ModelColumns::coalesce(&runs, notes, |k| k == kind);
     let core_columns = model(ScorerKind::Core);
     let core_with_topics = model(ScorerKind::CoreWithTopics);
@@ -113,11 +192,23 @@ pub fn score(
     let multi_group =
         ModelColumns::coalesce(&runs, notes, |k| matches!(k, ScorerKind::MultiGroup(_)));
     let topic_models = ModelColumns::coalesce(&runs, notes, |k| matches!(k, ScorerKind::Topic(_)));
+    let gaussian = model(ScorerKind::Gaussian);
+    let gaussian_core_with_topics = model(ScorerKind::GaussianCoreWithTopics);
 
     let core = runs.iter().find(|r| r.config.kind == ScorerKind::Core);
     let empty_tables = ScorerPrescoring::empty(notes, participants, PrescoringMeta::default());
     let tables = core.map_or(&empty_tables, |c| &c.prescored.tables);
     let core_output: Vec<bool> = core.map_or(vec![false; notes], |c| c.output.clone());
+
+    observer.started(Stage::MetaScoring, stage, total);
+    stage += 1;
+    // Population-sampled ratings by the sign of the core rater factor (missing counts 0).
+    let population_sampled_signs: Vec<[u32; 2]> = (0..notes)
+        .map(|n| {
+            core.filter(|c| c.output[n])
+                .map_or([0, 0], |c| c.scored.population_sampled_signs[n])
+        })
+        .collect();
 
     // Meta-scoring and the history update.
     let r = &final_view.ratings;
@@ -135,7 +226,13 @@ pub fn score(
             group: groups.result(n),
             modeling_group: groups.modeling_group(n),
             topic: topic_models.topic_result(n),
-            ..ModelResults::default()
+            gaussian: gaussian.result(n),
+            gaussian_core_with_topics: gaussian_core_with_topics.result(n),
+            core_population_sampled: PopulationSampled {
+                intercept: core_columns.population_sampled[n],
+                negative: population_sampled_signs[n][0],
+                positive: population_sampled_signs[n][1],
+            },
         };
         let note = &community.notes[n];
         let outcome = meta_score(&models, &note.history, note_tags, None, options.now_millis);
@@ -147,6 +244,21 @@ pub fn score(
             options.now_millis,
         ));
         outcomes.push(outcome);
+    }
+    // The PCRH model does not run; its column keeps only the suppression of earlier times.
+    let pcrh_times: Vec<Option<f64>> = (0..notes)
+        .map(|n| {
+            let note = &community.notes[n];
+            pcrh_time_without_model(
+                note.history.above_pcrh_threshold_time,
+                outcomes[n].decided_by(),
+                core_columns.status[n],
+                note.classification,
+            )
+        })
+        .collect();
+    for (row, t) in history.iter_mut().zip(&pcrh_times) {
+        row.above_pcrh_threshold_time = *t;
     }
 
     // Note statistics over all (post-PSS) ratings.
@@ -180,6 +292,8 @@ pub fn score(
     groups.write(&mut sn, "group");
     multi_group.write(&mut sn, "multiGroup");
     topic_models.write(&mut sn, "topic");
+    gaussian.write(&mut sn, "gaussian");
+    gaussian_core_with_topics.write(&mut sn, "gaussianCoreWithTopics");
     sn.set(
         "modelingGroup",
         f64s((0..notes).map(|n| groups.modeling_group(n).map(f64::from))),
@@ -234,6 +348,7 @@ pub fn score(
         strs(outcomes.iter().map(|o| Some(o.decided_by().label()))),
     );
     sn.set("numRatings", ints(num_ratings.iter().map(|&c| Some(c))));
+    sn.set("abovePcrhThresholdTime", f64s(pcrh_times.iter().copied()));
     sn.set(
         "timestampMillisOfCurrentStatus",
         f64s((0..notes).map(|_| Some(options.now_millis as f64))),
@@ -291,6 +406,22 @@ pub fn score(
         bools(outcomes.iter().map(|o| Some(o.awaiting_bool()))),
     );
     aux.set("numRatingsLast28", ints(last_28.iter().map(|&c| Some(c))));
+    aux.set(
+        "coreNegFactor_populationSampledRatingCount",
+        ints(
+            population_sampled_signs
+                .iter()
+                .map(|s| Some(i64::from(s[0]))),
+        ),
+    );
+    aux.set(
+        "corePosFactor_populationSampledRatingCount",
+        ints(
+            population_sampled_signs
+                .iter()
+                .map(|s| Some(i64::from(s[1]))),
+        ),
+    );
     aux.set(
         "numPopulationSampledRatings",
         ints(sampled.iter().map(|&c| Some(c))),
@@ -356,6 +487,8 @@ pub fn score(
         f64s((0..notes).map(|n| incorrect(n).map(|a| a.tf_idf.unwrap_or(f64::NAN)))),
     );
 
+    observer.finished(Stage::MetaScoring);
+    observer.started(Stage::Contributors, stage, total);
     // Contributor scores.
     let final_status: Vec<Option<NoteStatus>> = outcomes.iter().map(|o| Some(o.status)).collect();
     let times = NoteTimes::from_history(history.iter());
@@ -377,7 +510,9 @@ pub fn score(
                 || tables.mean_note_score[u].is_some()
                 || contributions.rating[u].is_some()
                 || contributions.authoring[u].is_some()
-                || runs.iter().any(|r| r.user_rows[u])
+                || runs
+                    .iter()
+                    .any(|r| r.config.gaussian.is_none() && r.user_rows[u])
         })
         .collect();
     let mut hs = OutputTable::new(&HELPFULNESS_SCORES_COLUMNS, rows.len());
@@ -405,8 +540,9 @@ pub fn score(
         let source: Vec<Option<&ScorerRun>> = rows
             .iter()
             .map(|&u| {
-                runs.iter()
-                    .find(|r| pick_kind(r.config.kind) && r.user_rows[u])
+                runs.iter().find(|r| {
+                    r.config.gaussian.is_none() && pick_kind(r.config.kind) && r.user_rows[u]
+                })
             })
             .collect();
         let params: Vec<(Option<f64>, Option<f64>)> = rows
@@ -498,23 +634,80 @@ pub fn score(
                 .map(|&u| authoring(u).map(|c| c.aggregate_rating_received_total as f64)),
         ),
     );
-    let enrollment = |u: usize| community.participants[u].enrollment.as_ref();
+    // Enrollment after this run, and the other contributor-state columns.
+    let pre_pss_tags = note_tag_counts(
+        TaggedRatings::new(
+            &community.ratings.note,
+            &community.ratings.rater,
+            &community.ratings.tags,
+        ),
+        notes,
+    );
+    let summaries: Vec<NoteSummary> = (0..notes)
+        .map(|n| NoteSummary {
+            note_id: community.notes[n].note_id,
+            author: community.notes[n].author,
+            created_at_millis: community.notes[n].created_at_millis,
+            status: outcomes[n].status,
+            core_intercept: core_columns.intercept[n],
+            ratings_last_28_days: last_28[n],
+            num_ratings: counts_u32[n],
+            tags: pre_pss_tags[n],
+        })
+        .collect();
+    let enrollments: Vec<Option<&Enrollment>> = community
+        .participants
+        .iter()
+        .map(|p| p.enrollment.as_ref())
+        .collect();
+    let rating_totals: Vec<Option<RatingTotals>> = contributions
+        .rating
+        .iter()
+        .map(|c| {
+            c.as_ref().map(|c| RatingTotals {
+                successful_total: c.valid.successful_total(),
+                unsuccessful_total: c.valid.unsuccessful_total(),
+                unsuccessful_not_helpful: c.valid.unsuccessful_not_helpful,
+            })
+        })
+        .collect();
+    let author_counts: Vec<Option<[u32; 3]>> = contributions
+        .authoring
+        .iter()
+        .map(|a| {
+            a.as_ref().map(|a| {
+                [
+                    a.notes_currently_rated_helpful,
+                    a.notes_currently_rated_not_helpful,
+                    a.notes_awaiting_more_ratings,
+                ]
+            })
+        })
+        .collect();
+    let states = contributor_states(
+        &enrollments,
+        &rating_totals,
+        &author_counts,
+        &summaries,
+        options.now_millis,
+    );
+    let state = |u: usize| &states[u];
     hs.set(
         "enrollmentState",
-        ints(rows.iter().map(|&u| enrollment(u).map(|e| e.state.code()))),
+        ints(rows.iter().map(|&u| state(u).enrollment_state)),
     );
     hs.set(
         "successfulRatingNeededToEarnIn",
         ints(
             rows.iter()
-                .map(|&u| enrollment(u).map(|e| e.successful_rating_needed_to_earn_in)),
+                .map(|&u| state(u).successful_rating_needed_to_earn_in),
         ),
     );
     hs.set(
         "timestampOfLastStateChange",
         ints(
             rows.iter()
-                .map(|&u| enrollment(u).map(|e| e.timestamp_of_last_state_change)),
+                .map(|&u| state(u).timestamp_of_last_state_change),
         ),
     );
     hs.set(
@@ -523,21 +716,45 @@ pub fn score(
     );
     hs.set(
         "timestampOfLastEarnOut",
-        f64s(rows.iter().map(|&u| {
-            Some(
-                enrollment(u)
-                    .and_then(|e| e.timestamp_of_last_earn_out)
-                    .unwrap_or(1.0),
-            )
-        })),
+        f64s(
+            rows.iter()
+                .map(|&u| Some(state(u).timestamp_of_last_earn_out)),
+        ),
     );
     hs.set(
         "numberOfTimesEarnedOut",
         f64s(
             rows.iter()
-                .map(|&u| enrollment(u).map(|e| e.number_of_times_earned_out as f64)),
+                .map(|&u| state(u).number_of_times_earned_out.map(|n| n as f64)),
         ),
     );
+    hs.set(
+        "isEmergingWriter",
+        bools(rows.iter().map(|&u| Some(state(u).is_emerging_writer))),
+    );
+    hs.set(
+        "authorTopNotHelpfulTagValues",
+        strs(
+            rows.iter()
+                .map(|&u| state(u).author_top_not_helpful_tags.clone()),
+        ),
+    );
+    for (k, name) in [
+        "crhTotal14d",
+        "crnhTotal14d",
+        "nmrTotal14d",
+        "crhTotal90d",
+        "crnhTotal90d",
+        "nmrTotal90d",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        hs.set(
+            name,
+            ints(rows.iter().map(|&u| Some(state(u).recent_totals[k]))),
+        );
+    }
     hs.set(
         "coreFirstRoundRaterIntercept",
         f32s(pick(&tables.first_round_rater_intercept)),
@@ -547,6 +764,7 @@ pub fn score(
         f32s(pick(&tables.first_round_rater_factor)),
     );
 
+    observer.finished(Stage::Contributors);
     let count = |s: NoteStatus| outcomes.iter().filter(|o| o.status == s).count();
     Ok(ScoreOutputs {
         scored_notes: sn.finish(),

@@ -2,6 +2,7 @@
 //! it sees, its hyperparameters and its rule thresholds (`run_scoring.py: _get_scorers` and
 //! the scorer constructors in the reference).
 
+use crate::gaussian::GaussianParams;
 use crate::helpfulness::{HarassmentPenaltyParams, HelpfulnessParams};
 use crate::mf::MfParams;
 use crate::rules::RuleParams;
@@ -9,7 +10,9 @@ use crate::tags::{IncorrectFilterParams, TagFilterParams};
 use crate::topic::Topic;
 
 use super::prescore::PrescoreOptions;
-use super::{CORE_GROUPS, EXPANSION_GROUPS, EXPANSION_PLUS_GROUPS, ScorerSpec, TopicScope};
+use super::{
+    CORE_GROUPS, COVERAGE_GROUPS, EXPANSION_GROUPS, EXPANSION_PLUS_GROUPS, ScorerSpec, TopicScope,
+};
 
 /// The group-model groups with an ordinary matrix-factorization final model: 1–13 and the
 /// trial groups 14 (published without its normalized loss, see [`ScorerConfig::group`]),
@@ -32,6 +35,20 @@ pub enum ScorerKind {
     MultiGroup(u32),
     /// A topic model (`noteTopic`).
     Topic(Topic),
+    /// The Gaussian aggregation scorer on notes without a topic.
+    Gaussian,
+    /// The Gaussian aggregation scorer on every note.
+    GaussianCoreWithTopics,
+}
+
+/// What sets a Gaussian scorer apart: the kernel passes and the matrix-factorization scorer
+/// whose prescoring (rater factors, helpfulness, thresholds) it reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GaussianSettings {
+    /// The reference name of the prescoring scorer (`get_prescoring_name`).
+    pub prescoring: &'static str,
+    pub crh: GaussianParams,
+    pub crnh: GaussianParams,
 }
 
 /// One matrix-factorization scorer.
@@ -48,6 +65,8 @@ pub struct ScorerConfig {
     /// Topic scorers: a note is "confident" with more than this many ratings from each
     /// side of the rater factor.
     pub topic_confidence_ratings: Option<u32>,
+    /// Gaussian scorers: their settings (`None` for matrix-factorization scorers).
+    pub gaussian: Option<GaussianSettings>,
 }
 
 impl ScorerConfig {
@@ -59,6 +78,7 @@ impl ScorerConfig {
             incorrect: IncorrectFilterParams::default(),
             pseudo_raters: false,
             topic_confidence_ratings: None,
+            gaussian: None,
         }
     }
 
@@ -191,6 +211,16 @@ impl ScorerConfig {
                 });
             }
             33 => config.spec.strict_inclusion = true,
+            15 => {
+                // Prescoring only: group 15's final model is Gaussian.
+                config.prescore.mf = MfParams {
+                    note_intercept_lambda: 0.03 * 3.0,
+                    rater_intercept_lambda: 0.03,
+                    global_intercept_lambda: 0.0,
+                    ..MfParams::default()
+                };
+                config = config.with_rules(|r| r.crh_intercept = 0.25);
+            }
             _ => {}
         }
         config
@@ -268,7 +298,117 @@ impl ScorerConfig {
     }
 }
 
-const GROUP_NAMES: [(u32, &str); 16] = [
+/// The rule thresholds of the Gaussian scorers (`GaussianScorer.__init__`).
+fn gaussian_rules(r: &mut RuleParams) {
+    r.crh_intercept = 0.51;
+    r.crnh_intercept = -0.5;
+    r.crnh_factor_multiplier = 0.0;
+    r.crnh_not_misleading_intercept = -0.6;
+    r.crnh_ucb_intercept = -0.5;
+    r.factor_threshold = 1.0;
+    r.crh_no_high_volume = Some(0.45);
+    r.crh_no_correlated = Some(0.45);
+    r.firm_reject_intercept = None;
+    r.min_minority_net_helpful = None;
+    r.min_minority_net_helpful_ratio = None;
+}
+
+impl ScorerConfig {
+    fn gaussian_base(kind: ScorerKind, spec: ScorerSpec, prescoring: &'static str) -> Self {
+        ScorerConfig {
+            gaussian: Some(GaussianSettings {
+                prescoring,
+                crh: GaussianParams::crh(),
+                crnh: GaussianParams::crnh(),
+            }),
+            ..Self::base(kind, spec)
+        }
+    }
+
+    /// `GaussianScorer`: coverage-group raters on notes without a topic, with
+    /// MFCoreScorer's prescoring.
+    pub fn gaussian() -> Self {
+        let spec = ScorerSpec {
+            name: "GaussianScorer",
+            groups: Some(COVERAGE_GROUPS.to_vec()),
+            ..ScorerSpec::core()
+        };
+        Self::gaussian_base(ScorerKind::Gaussian, spec, "MFCoreScorer").with_rules(gaussian_rules)
+    }
+
+    /// `GaussianCoreWithTopicsScorer`: as [`gaussian`](Self::gaussian) on every note.
+    pub fn gaussian_core_with_topics() -> Self {
+        let spec = ScorerSpec {
+            name: "GaussianCoreWithTopicsScorer",
+            groups: Some(COVERAGE_GROUPS.to_vec()),
+            topics: TopicScope::All,
+            ..ScorerSpec::core()
+        };
+        Self::gaussian_base(ScorerKind::GaussianCoreWithTopics, spec, "MFCoreScorer")
+            .with_rules(gaussian_rules)
+    }
+
+    /// `GaussianGroupScorer_15`: group 15's final model, with `MFGroupScorer_15`'s
+    /// prescoring.
+    pub fn gaussian_group_15() -> Self {
+        let spec = Self::group_spec("GaussianGroupScorer_15", &[15], 0.8);
+        let mut config = Self::gaussian_base(ScorerKind::Group(15), spec, "MFGroupScorer_15")
+            .with_rules(|r| {
+                r.crh_intercept = 0.25;
+                r.crnh_ucb_intercept = -0.5;
+                r.firm_reject_intercept = None;
+                r.min_minority_net_helpful = None;
+                r.min_minority_net_helpful_ratio = None;
+            });
+        config.prescore.stable_init_group = None;
+        config
+    }
+
+    /// `GaussianTopicScorer_InDimensionTwo`: the InDimensionTwo topic's final model, with a
+    /// narrower kernel, no helpfulness filter and no confidence minimum.
+    pub fn gaussian_topic_in_dimension_two() -> Self {
+        let topic = ScorerConfig::topic(Topic::InDimensionTwo);
+        let spec = ScorerSpec {
+            name: "GaussianTopicScorer_InDimensionTwo",
+            ..topic.spec
+        };
+        let mut config = Self::gaussian_base(
+            ScorerKind::Topic(Topic::InDimensionTwo),
+            spec,
+            "MFTopicScorer_InDimensionTwo",
+        )
+        .with_rules(|r| {
+            r.crnh_ucb_intercept = -0.5;
+            r.firm_reject_intercept = None;
+            r.min_minority_net_helpful = None;
+            r.min_minority_net_helpful_ratio = None;
+        });
+        if let Some(g) = config.gaussian.as_mut() {
+            g.crh.bandwidth = 0.05;
+        }
+        config.prescore.use_reputation = false;
+        config.prescore.stable_init_group = None;
+        config.topic_confidence_ratings = Some(0);
+        config
+    }
+
+    /// The Gaussian scorers of final scoring.
+    pub fn gaussians() -> Vec<ScorerConfig> {
+        vec![
+            Self::gaussian(),
+            Self::gaussian_core_with_topics(),
+            Self::gaussian_group_15(),
+            Self::gaussian_topic_in_dimension_two(),
+        ]
+    }
+
+    /// Matrix-factorization scorers that run only for the prescoring a Gaussian scorer reads.
+    pub fn prescoring_only() -> Vec<ScorerConfig> {
+        vec![Self::group(15), Self::topic(Topic::InDimensionTwo)]
+    }
+}
+
+const GROUP_NAMES: [(u32, &str); 17] = [
     (1, "MFGroupScorer_1"),
     (2, "MFGroupScorer_2"),
     (3, "MFGroupScorer_3"),
@@ -283,6 +423,7 @@ const GROUP_NAMES: [(u32, &str); 16] = [
     (12, "MFGroupScorer_12"),
     (13, "MFGroupScorer_13"),
     (14, "MFGroupScorer_14"),
+    (15, "MFGroupScorer_15"),
     (18, "MFGroupScorer_18"),
     (33, "MFGroupScorer_33"),
 ];

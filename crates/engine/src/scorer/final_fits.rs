@@ -112,6 +112,18 @@ fn compact(
     c
 }
 
+/// The ratings (indices into the community's ratings) a final fit over `subset` uses: notes
+/// with enough ratings in `subset`, then raters with prescoring parameters (and, with
+/// reputation, who passed the helpfulness filter), in `subset`'s order.
+pub fn fit_ratings(
+    community: &Community,
+    subset: &[u32],
+    pre: &ScorerPrescoring,
+    use_reputation: bool,
+) -> Vec<u32> {
+    compact(community, subset, pre, use_reputation).used
+}
+
 fn frozen_fit(
     community: &Community,
     subset: &[u32],
@@ -132,7 +144,11 @@ fn frozen_fit(
         .iter()
         .for_each(|&u| out.raters[u as usize] = true);
     if c.used.is_empty() {
-        return Ok((out, pseudo_raters.then(Bounds::default)));
+        let none = || Bounds {
+            intercept_min: vec![None; notes],
+            intercept_max: vec![None; notes],
+        };
+        return Ok((out, pseudo_raters.then(none)));
     }
     let mf = MfParams {
         rating_per_note_loss_ratio: Some(ratio),

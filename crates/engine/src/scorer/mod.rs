@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod final_fits;
+pub mod gaussian_run;
 pub mod prescore;
 pub mod run;
 pub mod scored_notes;
@@ -15,6 +16,8 @@ use crate::topic::Topic;
 
 /// Modeling groups of the core model (`c.coreGroups`).
 pub const CORE_GROUPS: &[u32] = &[1, 2, 3, 6, 8, 9, 10, 11, 13, 14, 19, 21, 25];
+/// Modeling groups of the Gaussian scorers (`c.coverageGroups`: the core groups but 21).
+pub const COVERAGE_GROUPS: &[u32] = &[1, 2, 3, 6, 8, 9, 10, 11, 13, 14, 19, 25];
 /// Modeling groups of the expansion model, added to the core groups.
 pub const EXPANSION_GROUPS: &[u32] = &[0, 4, 5, 7, 12, 15, 16, 20, 22, 23, 24, 26, 27, 28, 29, 33];
 /// Modeling groups of the expansion-plus model, added to the expansion groups.

@@ -231,6 +231,7 @@ fn first_round_fit(
 }
 
 /// Everything prescoring produced for one scorer.
+#[derive(Clone, Debug)]
 pub struct Prescored {
     pub tables: ScorerPrescoring,
     /// Provisional (first-round) status per note in the scorer's scope.

@@ -96,8 +96,6 @@ pub fn run_scorer(
     topics: &[Option<Topic>],
     pseudo_raters: bool,
 ) -> Result<Option<ScorerRun>, PrescoreError> {
-    let notes = final_view.notes.len();
-    let participants = final_view.participants.len();
     let pre_selection = select(prescoring_view, &config.spec, topics);
     if pre_selection.ratings.is_empty() {
         return Ok(None);
@@ -105,7 +103,6 @@ pub fn run_scorer(
     let Some(prescored) = prescore(prescoring_view, &pre_selection, &config.prescore)? else {
         return Ok(None);
     };
-    let tables = &prescored.tables;
     let selection = select(final_view, &config.spec, topics);
     if selection.ratings.is_empty() {
         return Ok(None);
@@ -115,7 +112,27 @@ pub fn run_scorer(
         use_reputation: config.prescore.use_reputation,
         pseudo_raters: pseudo_raters && config.pseudo_raters,
     };
-    let fits = final_fits(final_view, &selection.ratings, tables, &fit_options)?;
+    let fits = final_fits(
+        final_view,
+        &selection.ratings,
+        &prescored.tables,
+        &fit_options,
+    )?;
+    finish(final_view, config, prescored, selection, fits).map(Some)
+}
+
+/// What every scorer does once its final fits are done: the final low-diligence fit, the
+/// rule chain, and the per-note and per-rater bookkeeping of its outputs.
+pub(super) fn finish(
+    final_view: &Community,
+    config: &ScorerConfig,
+    prescored: Prescored,
+    selection: Selection,
+    fits: FinalFits,
+) -> Result<ScorerRun, PrescoreError> {
+    let notes = final_view.notes.len();
+    let participants = final_view.participants.len();
+    let tables = &prescored.tables;
     let thresholds = tables
         .meta
         .tag_filter_thresholds
@@ -221,7 +238,7 @@ pub fn run_scorer(
         }
     };
 
-    Ok(Some(ScorerRun {
+    Ok(ScorerRun {
         config: config.clone(),
         prescored,
         selection,
@@ -232,5 +249,5 @@ pub fn run_scorer(
         final_round_ratings,
         user_rows,
         topic_confident,
-    }))
+    })
 }

@@ -25,6 +25,9 @@ pub struct ScoredNotes {
     pub incorrect: Vec<Option<NoteIncorrectAggregate>>,
     /// Scorer ratings per note (`numRatings`), before any filter.
     pub num_ratings: Vec<u32>,
+    /// Population-sampled ratings per note by raters of the main fit with a negative and a
+    /// non-negative factor (`negFactor_/posFactor_populationSampledRatingCount`).
+    pub population_sampled_signs: Vec<[u32; 2]>,
 }
 
 /// Inputs of the rule chain that come from models run elsewhere.
@@ -81,6 +84,15 @@ pub fn score_notes(
             },
         );
     let signs = sign_counts(notes, &sn, &sv, &sf);
+    let mut population_sampled_signs = vec![[0u32; 2]; notes];
+    for &k in &selection.ratings {
+        let k = k as usize;
+        if r.population_sampled[k]
+            && let Some(f) = rater_factor[r.rater[k] as usize]
+        {
+            population_sampled_signs[r.note[k] as usize][usize::from(f >= 0.0)] += 1;
+        }
+    }
     let tagged = TaggedRatings::new(&r.note, &r.rater, &r.tags).masked(&in_scorer);
     let tag_aggregates = note_tag_aggregates(
         tagged,
@@ -112,6 +124,7 @@ pub fn score_notes(
         outcome: Vec::with_capacity(notes),
         active_filter_tags: Vec::with_capacity(notes),
         num_ratings,
+        population_sampled_signs,
         ..ScoredNotes::default()
     };
     for n in 0..notes {
