@@ -431,3 +431,34 @@ fn demo_serves_the_seeded_community() {
     child.wait().ok();
     assert!(result.is_ok(), "demo output: {printed:#?}");
 }
+
+#[test]
+fn bench_score_reports_stages_and_the_reference_ratio() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = golden("tiny-s1");
+    let result = bridgenotes(&[
+        "bench-score",
+        "--sizes",
+        "3000",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--golden",
+        golden.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    for expected in [
+        "reference: 207.9 s, 818 MiB",
+        "x faster",
+        "3000 ratings",
+        "scorer MFCoreScorer",
+        "ratings/s per core",
+        "streaming pass",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in {stdout}");
+    }
+}
