@@ -246,7 +246,7 @@ fn serve(args: &DemoArgs, input: &std::path::Path) -> anyhow::Result<()> {
             run.needs_more_ratings
         );
         println!("  the scenario: {url}/posts/{}", post.id);
-        println!("  why its context note is shown: {url}/notes/{}", context_note.id);
+        println!("  why this status: {url}/notes/{}", context_note.id);
         println!("  sign in at {url}/signin with the token {}", visitor.token);
         use std::io::Write;
         std::io::stdout().flush().ok();
