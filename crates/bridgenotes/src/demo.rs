@@ -230,6 +230,8 @@ fn serve(args: &DemoArgs, input: &std::path::Path) -> anyhow::Result<()> {
             }
         }
         let run = scoring::run_scoring(&state).await?;
+        // Scored again every hour, as `serve` does by default.
+        scoring::spawn_scheduler(state.clone(), scoring::minutes(60));
 
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
