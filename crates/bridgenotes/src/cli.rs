@@ -161,6 +161,12 @@ pub struct DemoArgs {
     /// Where to write the demo community and its scores.
     #[arg(long, default_value = "bridgenotes-demo")]
     pub out: PathBuf,
+    /// Where the demo's web pages and API listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Only write and score the files; do not start the server.
+    #[arg(long)]
+    pub no_serve: bool,
     #[command(flatten)]
     pub common: Common,
 }
