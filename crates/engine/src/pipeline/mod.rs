@@ -16,6 +16,7 @@ use crate::output::{
 use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
 use crate::pss::{self, Cliques, Variant};
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
+use crate::reputation::{ReputationOptions, run_reputation};
 use crate::scorer::catalog::{ScorerConfig, ScorerKind};
 use crate::scorer::gaussian_run::run_gaussian;
 use crate::scorer::prescore::{PrescoreError, prescore};
@@ -137,6 +138,14 @@ pub fn score(
         }
     }
     runs.extend(gaussian_runs);
+    // The reputation (coverage) model: published, not read by meta-scoring.
+    let reputation = run_reputation(
+        &prescoring_view,
+        &final_view,
+        topics,
+        &ReputationOptions::reference(),
+    )?
+    .map(|(_, scores)| scores);
     let model = |kind: ScorerKind| ModelColumns::coalesce(&runs, notes, |k| k == kind);
     let core_columns = model(ScorerKind::Core);
     let core_with_topics = model(ScorerKind::CoreWithTopics);
@@ -246,6 +255,14 @@ pub fn score(
     topic_models.write(&mut sn, "topic");
     gaussian.write(&mut sn, "gaussian");
     gaussian_core_with_topics.write(&mut sn, "gaussianCoreWithTopics");
+    if let Some(rep) = &reputation {
+        sn.set(
+            "coverageNoteIntercept",
+            f32s(rep.note_intercept.iter().copied()),
+        );
+        sn.set("coverageNoteFactor1", f32s(rep.note_factor.iter().copied()));
+        sn.set("coverageRatingStatus", strs(rep.status.iter().copied()));
+    }
     sn.set(
         "modelingGroup",
         f64s((0..notes).map(|n| groups.modeling_group(n).map(f64::from))),
@@ -463,6 +480,9 @@ pub fn score(
                 || runs
                     .iter()
                     .any(|r| r.config.gaussian.is_none() && r.user_rows[u])
+                || reputation
+                    .as_ref()
+                    .is_some_and(|rep| rep.rater_reputation[u].is_some())
         })
         .collect();
     let mut hs = OutputTable::new(&HELPFULNESS_SCORES_COLUMNS, rows.len());
@@ -524,6 +544,12 @@ pub fn score(
                 })),
             );
         }
+    }
+    if let Some(rep) = &reputation {
+        hs.set(
+            "raterHelpfulnessReputation",
+            f32s(pick(&rep.rater_reputation)),
+        );
     }
     hs.set(
         "crhCrnhRatioDifference",
