@@ -24,6 +24,9 @@ impl Cli {
             Command::Demo(a) => a.common.quiet,
             Command::BenchParse(a) => a.common.quiet,
             Command::Compare(a) => a.common.quiet,
+            Command::Serve(a) => a.common.quiet,
+            Command::Import(a) => a.common.quiet,
+            Command::Export(a) => a.common.quiet,
         }
     }
 
@@ -34,6 +37,9 @@ impl Cli {
             Command::Demo(a) => a.common.threads,
             Command::BenchParse(a) => a.common.threads,
             Command::Compare(a) => a.common.threads,
+            Command::Serve(a) => a.common.threads,
+            Command::Import(a) => a.common.threads,
+            Command::Export(a) => a.common.threads,
         }
     }
 }
@@ -51,6 +57,13 @@ pub enum Command {
     /// Compare two scoring output folders (ours and the reference's, or two runs): statuses,
     /// model parameters and per-column agreement. A report: exits 0 even when they differ.
     Compare(CompareArgs),
+    /// Run the service: the JSON API under /api and scheduled scoring.
+    Serve(ServeArgs),
+    /// Load a public data download (notes, ratings, status history, enrollment) into the
+    /// database.
+    Import(ImportArgs),
+    /// Write the database in the public download format.
+    Export(ExportArgs),
 }
 
 /// Flags every command takes.
@@ -103,9 +116,13 @@ pub struct ScoreArgs {
     /// unchanged (skips parsing on later runs).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
-    /// Comma-separated scorer names to run (default: all implemented).
+    /// Comma-separated scorer names to run, e.g. `MFCoreScorer,MFExpansionScorer` (default:
+    /// all). A Gaussian scorer also needs the scorer whose prescoring it reads.
     #[arg(long, value_delimiter = ',')]
     pub scorers: Vec<String>,
+    /// Write the run's stage timings, counts and peak memory to this JSON file.
+    #[arg(long)]
+    pub timings: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -164,6 +181,56 @@ pub struct CompareArgs {
     /// How many disagreeing notes (and keys found on one side only) to list.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// The database, for the commands that use one.
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseArg {
+    /// `postgres://user@host:port/database`, or an SQLite file (`sqlite:PATH` or a path).
+    #[arg(long, default_value = "bridgenotes.db")]
+    pub database: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[command(flatten)]
+    pub database: DatabaseArg,
+    /// Score every this many minutes (0: only when an administrator asks).
+    #[arg(long, default_value_t = 60)]
+    pub score_every: u64,
+    /// The administrator token (default: the BRIDGENOTES_ADMIN_TOKEN environment variable).
+    #[arg(long)]
+    pub admin_token: Option<String>,
+    /// Requests per second each API token may make on average.
+    #[arg(long, default_value_t = 50.0)]
+    pub rate_limit: f64,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Folder of the download: notes*, ratings* (files or a folder of parts),
+    /// noteStatusHistory* and userEnrollment* (.tsv or .tsv.gz).
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArg,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Output folder (created if missing); each file is replaced atomically.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArg,
     #[command(flatten)]
     pub common: Common,
 }

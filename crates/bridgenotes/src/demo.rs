@@ -46,6 +46,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         pseudo_raters: true,
         cache_dir: None,
         quiet: args.common.quiet,
+        scorers: None,
+        timings: None,
     };
     let (community, outputs) = score_to_dir(&paths, &ReadOptions::default(), &output, &settings)?;
 

@@ -4,9 +4,11 @@ mod bench;
 mod cli;
 mod compare;
 mod demo;
+mod exchange;
 mod load;
 mod progress;
 mod score;
+mod serve;
 mod synth;
 
 use clap::Parser;
@@ -25,5 +27,8 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Demo(args) => demo::run(&args),
         cli::Command::BenchParse(args) => bench::parse(&args),
         cli::Command::Compare(args) => compare::run(&args),
+        cli::Command::Serve(args) => serve::run(&args),
+        cli::Command::Import(args) => exchange::import(&args),
+        cli::Command::Export(args) => exchange::export(&args),
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use bridgenotes_engine::community::Community;
 use bridgenotes_engine::output::status_history_table;
-use bridgenotes_engine::pipeline::{ScoreOptions, ScoreOutputs, score};
+use bridgenotes_engine::pipeline::{ScoreOptions, ScoreOutputs, score_observed};
 use bridgenotes_engine::preprocess::prepare;
 use bridgenotes_engine::pss_detection::{PssParams, detect_cliques};
 use bridgenotes_engine::topic_model::assign_topics;
@@ -14,6 +14,7 @@ use bridgenotes_format::{ReadOptions, write};
 
 use crate::cli::ScoreArgs;
 use crate::load::{InputPaths, load};
+use crate::progress::{StageProgress, Timings, peak_rss_bytes};
 
 /// How a run is configured.
 pub struct RunSettings {
@@ -21,6 +22,10 @@ pub struct RunSettings {
     pub pseudo_raters: bool,
     pub cache_dir: Option<std::path::PathBuf>,
     pub quiet: bool,
+    /// Run only these scorers (reference names); `None`: all.
+    pub scorers: Option<Vec<String>>,
+    /// Write the run's stage timings and peak memory here as JSON.
+    pub timings: Option<std::path::PathBuf>,
 }
 
 /// Reads the inputs, scores them and writes the four output files into `outdir`.
@@ -31,6 +36,7 @@ pub fn score_to_dir(
     settings: &RunSettings,
 ) -> anyhow::Result<(Community, ScoreOutputs)> {
     let started = Instant::now();
+    let timer = Timings::default();
     let inputs = load(
         paths,
         options,
@@ -44,6 +50,7 @@ pub fn score_to_dir(
         inputs.enrollment,
     )
     .context("preparing the inputs")?;
+    timer.record("load and prepare", started.elapsed().as_secs_f64());
     tracing::info!(
         notes = community.notes.len(),
         ratings = community.ratings.len(),
@@ -63,6 +70,7 @@ pub fn score_to_dir(
         }
     };
     let cliques = detect_cliques(&community, &PssParams::default());
+    timer.record("topics and rater cliques", phase.elapsed().as_secs_f64());
     tracing::info!(
         seconds = format!("{:.2}", phase.elapsed().as_secs_f64()),
         "topics and rater cliques"
@@ -72,13 +80,17 @@ pub fn score_to_dir(
         now_millis,
         wall_millis,
         pseudo_raters: settings.pseudo_raters,
+        scorers: settings.scorers.clone(),
     };
-    let outputs = score(&community, &topics, Some(&cliques), &options)?;
+    let observer = StageProgress::new(settings.quiet, &timer);
+    let outputs = score_observed(&community, &topics, Some(&cliques), &options, &observer)?;
+    observer.finish();
     tracing::info!(
         seconds = format!("{:.2}", phase.elapsed().as_secs_f64()),
         "scored"
     );
 
+    let phase = Instant::now();
     std::fs::create_dir_all(outdir).with_context(|| format!("creating {}", outdir.display()))?;
     write::write_table(&outdir.join("scored_notes.tsv"), &outputs.scored_notes)?;
     write::write_table(
@@ -88,6 +100,21 @@ pub fn score_to_dir(
     let history = status_history_table(&outputs.note_status_history);
     write::write_table(&outdir.join("note_status_history.tsv"), &history)?;
     write::write_table(&outdir.join("aux_note_info.tsv"), &outputs.aux_note_info)?;
+    timer.record("write", phase.elapsed().as_secs_f64());
+    if let Some(path) = &settings.timings {
+        let report = serde_json::json!({
+            "notes": community.notes.len(),
+            "ratings": community.ratings.len(),
+            "participants": community.participants.len(),
+            "threads": rayon::current_num_threads(),
+            "seconds": started.elapsed().as_secs_f64(),
+            "peak_rss_bytes": peak_rss_bytes(),
+            "stages": timer.stages(),
+        });
+        let mut file = write::AtomicFile::create(path)?;
+        file.write_all(serde_json::to_string_pretty(&report)?.as_bytes())?;
+        file.commit()?;
+    }
     let [crh, crnh, nmr] = outputs.status_counts;
     tracing::info!(
         helpful = crh,
@@ -116,6 +143,8 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         pseudo_raters: !args.nopseudoraters,
         cache_dir: args.cache_dir.clone(),
         quiet: args.common.quiet,
+        scorers: (!args.scorers.is_empty()).then(|| args.scorers.clone()),
+        timings: args.timings.clone(),
     };
     score_to_dir(&paths, &options, &args.outdir, &settings)?;
     Ok(())

@@ -228,3 +228,122 @@ fn demo_scores_a_synthetic_community() {
     }
     assert!(out.join("input/ratings-00000.tsv").exists());
 }
+
+/// Communities too small for most models (some scorers keep no rating after their filters)
+/// still score, with pseudo-rater refits on.
+#[test]
+fn score_handles_communities_too_small_for_most_models() {
+    let dir = tempfile::tempdir().unwrap();
+    for (notes, raters, ratings) in [("12", "8", "60"), ("40", "25", "300"), ("80", "40", "900")] {
+        let input = dir.path().join(format!("in-{notes}"));
+        let result = bridgenotes(&[
+            "synth",
+            "--notes",
+            notes,
+            "--raters",
+            raters,
+            "--ratings",
+            ratings,
+            "--seed",
+            "3",
+            "--out",
+            input.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let out = dir.path().join(format!("out-{notes}"));
+        let file = |name: &str| {
+            input
+                .join(format!("{name}-00000.tsv"))
+                .display()
+                .to_string()
+        };
+        let args = [
+            "score".to_string(),
+            "--quiet".into(),
+            "--pseudoraters".into(),
+            "-n".into(),
+            file("notes"),
+            "-r".into(),
+            file("ratings"),
+            "-s".into(),
+            file("noteStatusHistory"),
+            "-e".into(),
+            file("userEnrollment"),
+            "-o".into(),
+            out.display().to_string(),
+            "--epoch-millis".into(),
+            "1795132800000".into(),
+        ];
+        let result = Command::new(env!("CARGO_BIN_EXE_bridgenotes"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            result.status.success(),
+            "{notes} notes: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let rows = std::fs::read_to_string(out.join("scored_notes.tsv"))
+            .unwrap()
+            .lines()
+            .count();
+        assert!(rows > 1, "{notes} notes: scored notes written");
+    }
+}
+
+/// `--scorers` runs only the named scorers; `--timings` reports each stage and peak memory.
+#[test]
+fn score_runs_chosen_scorers_and_reports_stage_timings() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = golden("tiny-s1").join("input");
+    let out = dir.path().join("out");
+    let timings = dir.path().join("timings.json");
+    let ratings = input.join("ratings-00000.tsv.gz");
+    let mut args = score_args(&input, out.to_str().unwrap(), ratings.to_str().unwrap());
+    args.extend([
+        "--scorers".into(),
+        "MFCoreScorer".into(),
+        "--timings".into(),
+        timings.display().to_string(),
+    ]);
+    let result = Command::new(env!("CARGO_BIN_EXE_bridgenotes"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&timings).unwrap()).unwrap();
+    let stages: Vec<&str> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert!(stages.contains(&"scorer MFCoreScorer"), "{stages:?}");
+    assert!(
+        !stages.iter().any(|s| s.contains("Expansion")),
+        "{stages:?}"
+    );
+    assert!(report["peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
+    assert_eq!(report["ratings"].as_u64(), Some(20_800));
+    let scored = std::fs::read_to_string(out.join("scored_notes.tsv")).unwrap();
+    let header: Vec<&str> = scored.lines().next().unwrap().split('\t').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (core, expansion) = (column("coreRatingStatus"), column("expansionRatingStatus"));
+    let rows: Vec<Vec<&str>> = scored
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert!(rows.iter().any(|r| !r[core].is_empty()));
+    assert!(rows.iter().all(|r| r[expansion].is_empty()));
+}

@@ -273,3 +273,23 @@ fn core_rule_chain_matches_the_reference_statuses() {
         );
     }
 }
+
+/// A final fit left with no rating (no note reaches 5 ratings in the subset) still gives
+/// per-note pseudo-rater bounds (all missing), so the rule chain can read every note's.
+#[test]
+fn an_empty_final_fit_has_missing_bounds_for_every_note() {
+    let Setup {
+        final_view,
+        selection,
+        tables,
+        ..
+    } = setup("tiny-s1");
+    let few = &selection.ratings[..3];
+    let fits = final_fits(&final_view, few, &tables, &FinalFitOptions::default()).unwrap();
+    let notes = final_view.notes.len();
+    let bounds = fits.bounds.expect("pseudo-raters were asked for");
+    assert_eq!(bounds.intercept_min.len(), notes);
+    assert_eq!(bounds.intercept_max.len(), notes);
+    assert!(bounds.intercept_max.iter().all(Option::is_none));
+    assert!(fits.main.intercept.iter().all(Option::is_none));
+}

@@ -80,6 +80,25 @@ fn final_statuses_agree_with_the_reference() {
             assert!(compared > 0, "{dataset}: the reference fills {column}");
             assert!(share >= min_share, "{dataset} {column}: {share:.2} %");
         }
+        // Contributor state after the run.
+        let ours_hs = read_text_table(&out.path().join("helpfulness_scores.tsv")).unwrap();
+        let theirs_hs =
+            read_text_table(&dir.join("reference-output/helpfulness_scores.tsv.gz")).unwrap();
+        for column in [
+            "enrollmentState",
+            "successfulRatingNeededToEarnIn",
+            "authorTopNotHelpfulTagValues",
+            "isEmergingWriter",
+            "crhTotal90d",
+        ] {
+            let (compared, same) =
+                keyed_agreement(&ours_hs, &theirs_hs, "raterParticipantId", column);
+            let share = 100.0 * same as f64 / compared.max(1) as f64;
+            println!(
+                "{dataset}: {column} agrees for {same}/{compared} contributors ({share:.2} %)"
+            );
+            assert!(share >= 97.5, "{dataset} {column}: {share:.2} %");
+        }
         let status =
             |t: &bridgenotes_format::table::TextTable| -> HashMap<String, (String, String)> {
                 let ids: Vec<&str> = t.column("noteId").unwrap().collect();
@@ -139,8 +158,18 @@ fn column_agreement(
     theirs: &bridgenotes_format::table::TextTable,
     column: &str,
 ) -> (usize, usize) {
+    keyed_agreement(ours, theirs, "noteId", column)
+}
+
+/// Rows (by `key`) where either table has a value in `column`, and how many agree.
+fn keyed_agreement(
+    ours: &bridgenotes_format::table::TextTable,
+    theirs: &bridgenotes_format::table::TextTable,
+    key: &str,
+    column: &str,
+) -> (usize, usize) {
     let values = |t: &bridgenotes_format::table::TextTable| -> HashMap<String, String> {
-        t.column("noteId")
+        t.column(key)
             .unwrap()
             .zip(t.column(column).unwrap())
             .map(|(i, v)| (i.to_string(), v.to_string()))

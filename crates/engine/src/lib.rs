@@ -6,6 +6,7 @@
 //! `bridgenotes-format` or a database, hand it to the engine, and write what it returns.
 
 pub mod community;
+pub mod contributor_state;
 pub mod diligence;
 pub mod enrollment;
 pub mod first_round;

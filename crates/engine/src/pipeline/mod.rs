@@ -3,6 +3,8 @@
 //! contributor scores. Sub-models that are not implemented yet leave their columns empty.
 
 use crate::community::Community;
+use crate::contributor_state::{NoteSummary, RatingTotals, contributor_states};
+use crate::enrollment::Enrollment;
 use crate::helpfulness::{
     AuthorContributions, NoteTimes, RatingContributions, contribution_counts,
 };
@@ -27,13 +29,15 @@ use crate::topic::Topic;
 use crate::{ColumnValues, NoteStatus, StatusHistoryRow, Table};
 
 mod models;
+mod observer;
 
 use models::ModelColumns;
+pub use observer::{Observer, Silent, Stage};
 
 const DAY_MILLIS: f64 = 86_400_000.0;
 
 /// Settings of a run.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScoreOptions {
     /// "Now" of the run (the reference's `--epoch-millis`), in milliseconds.
     pub now_millis: i64,
@@ -41,6 +45,9 @@ pub struct ScoreOptions {
     pub wall_millis: i64,
     /// Run the pseudo-rater refits (uncertainty bounds of core intercepts).
     pub pseudo_raters: bool,
+    /// Run only the scorers with these reference names (`None`: every scorer). A Gaussian
+    /// scorer also needs the scorer whose prescoring it reads.
+    pub scorers: Option<Vec<String>>,
 }
 
 /// Everything a run writes.
@@ -87,6 +94,17 @@ pub fn score(
     cliques: Option<&Cliques>,
     options: &ScoreOptions,
 ) -> Result<ScoreOutputs, PrescoreError> {
+    score_observed(community, topics, cliques, options, &Silent)
+}
+
+/// [`score`], reporting each stage to `observer`.
+pub fn score_observed(
+    community: &Community,
+    topics: &[Option<Topic>],
+    cliques: Option<&Cliques>,
+    options: &ScoreOptions,
+    observer: &dyn Observer,
+) -> Result<ScoreOutputs, PrescoreError> {
     let (mut prescoring_view, mut final_view) = (community.clone(), community.clone());
     if let Some(cliques) = cliques {
         pss::apply(&mut prescoring_view, cliques, Variant::Prescoring);
@@ -97,29 +115,56 @@ pub fn score(
 
     // Every matrix-factorization scorer; each is deterministic and independent of the
     // others, so their order does not matter.
+    let wanted = |name: &str| {
+        options
+            .scorers
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    };
+    let mf_configs: Vec<ScorerConfig> = ScorerConfig::all()
+        .into_iter()
+        .filter(|c| wanted(c.spec.name))
+        .collect();
+    let gaussian_configs: Vec<ScorerConfig> = ScorerConfig::gaussians()
+        .into_iter()
+        .filter(|c| wanted(c.spec.name))
+        .collect();
+    let total = mf_configs.len() + gaussian_configs.len() + 2;
+    let mut stage = 0;
     let mut runs = Vec::new();
-    for config in ScorerConfig::all() {
-        if let Some(run) = run_scorer(
+    for config in &mf_configs {
+        observer.started(Stage::Scorer(config.spec.name), stage, total);
+        stage += 1;
+        let run = run_scorer(
             &prescoring_view,
             &final_view,
-            &config,
+            config,
             topics,
             options.pseudo_raters,
-        )? {
-            runs.push(run);
-        }
+        )?;
+        observer.finished(Stage::Scorer(config.spec.name));
+        runs.extend(run);
     }
     // The Gaussian scorers read the prescoring of a matrix-factorization scorer: the core
     // model's, or one run for them alone.
     let mut extra_prescoring = Vec::new();
-    for config in ScorerConfig::prescoring_only() {
+    let needed: Vec<&str> = gaussian_configs
+        .iter()
+        .filter_map(|c| c.gaussian.as_ref().map(|g| g.prescoring))
+        .collect();
+    for config in ScorerConfig::prescoring_only()
+        .into_iter()
+        .filter(|c| needed.contains(&c.spec.name))
+    {
         let selection = select(&prescoring_view, &config.spec, topics);
         if let Some(p) = prescore(&prescoring_view, &selection, &config.prescore)? {
             extra_prescoring.push((config.spec.name, p));
         }
     }
     let mut gaussian_runs = Vec::new();
-    for config in ScorerConfig::gaussians() {
+    for config in &gaussian_configs {
+        observer.started(Stage::Scorer(config.spec.name), stage, total);
+        stage += 1;
         let source = config.gaussian.as_ref().map(|g| g.prescoring);
         let prescored = runs
             .iter()
@@ -132,10 +177,11 @@ pub fn score(
                     .map(|(_, p)| p)
             });
         if let Some(prescored) = prescored
-            && let Some(run) = run_gaussian(&final_view, &config, prescored, topics)?
+            && let Some(run) = run_gaussian(&final_view, config, prescored, topics)?
         {
             gaussian_runs.push(run);
         }
+        observer.finished(Stage::Scorer(config.spec.name));
     }
     runs.extend(gaussian_runs);
     // The reputation (coverage) model: published, not read by meta-scoring.
@@ -163,6 +209,8 @@ pub fn score(
     let tables = core.map_or(&empty_tables, |c| &c.prescored.tables);
     let core_output: Vec<bool> = core.map_or(vec![false; notes], |c| c.output.clone());
 
+    observer.started(Stage::MetaScoring, stage, total);
+    stage += 1;
     // Population-sampled ratings by the sign of the core rater factor (missing counts 0).
     let population_sampled_signs: Vec<[u32; 2]> = (0..notes)
         .map(|n| {
@@ -456,6 +504,8 @@ pub fn score(
         f64s((0..notes).map(|n| incorrect(n).map(|a| a.tf_idf.unwrap_or(f64::NAN)))),
     );
 
+    observer.finished(Stage::MetaScoring);
+    observer.started(Stage::Contributors, stage, total);
     // Contributor scores.
     let final_status: Vec<Option<NoteStatus>> = outcomes.iter().map(|o| Some(o.status)).collect();
     let times = NoteTimes::from_history(history.iter());
@@ -610,23 +660,80 @@ pub fn score(
                 .map(|&u| authoring(u).map(|c| c.aggregate_rating_received_total as f64)),
         ),
     );
-    let enrollment = |u: usize| community.participants[u].enrollment.as_ref();
+    // Enrollment after this run, and the other contributor-state columns.
+    let pre_pss_tags = note_tag_counts(
+        TaggedRatings::new(
+            &community.ratings.note,
+            &community.ratings.rater,
+            &community.ratings.tags,
+        ),
+        notes,
+    );
+    let summaries: Vec<NoteSummary> = (0..notes)
+        .map(|n| NoteSummary {
+            note_id: community.notes[n].note_id,
+            author: community.notes[n].author,
+            created_at_millis: community.notes[n].created_at_millis,
+            status: outcomes[n].status,
+            core_intercept: core_columns.intercept[n],
+            ratings_last_28_days: last_28[n],
+            num_ratings: counts_u32[n],
+            tags: pre_pss_tags[n],
+        })
+        .collect();
+    let enrollments: Vec<Option<&Enrollment>> = community
+        .participants
+        .iter()
+        .map(|p| p.enrollment.as_ref())
+        .collect();
+    let rating_totals: Vec<Option<RatingTotals>> = contributions
+        .rating
+        .iter()
+        .map(|c| {
+            c.as_ref().map(|c| RatingTotals {
+                successful_total: c.valid.successful_total(),
+                unsuccessful_total: c.valid.unsuccessful_total(),
+                unsuccessful_not_helpful: c.valid.unsuccessful_not_helpful,
+            })
+        })
+        .collect();
+    let author_counts: Vec<Option<[u32; 3]>> = contributions
+        .authoring
+        .iter()
+        .map(|a| {
+            a.as_ref().map(|a| {
+                [
+                    a.notes_currently_rated_helpful,
+                    a.notes_currently_rated_not_helpful,
+                    a.notes_awaiting_more_ratings,
+                ]
+            })
+        })
+        .collect();
+    let states = contributor_states(
+        &enrollments,
+        &rating_totals,
+        &author_counts,
+        &summaries,
+        options.now_millis,
+    );
+    let state = |u: usize| &states[u];
     hs.set(
         "enrollmentState",
-        ints(rows.iter().map(|&u| enrollment(u).map(|e| e.state.code()))),
+        ints(rows.iter().map(|&u| state(u).enrollment_state)),
     );
     hs.set(
         "successfulRatingNeededToEarnIn",
         ints(
             rows.iter()
-                .map(|&u| enrollment(u).map(|e| e.successful_rating_needed_to_earn_in)),
+                .map(|&u| state(u).successful_rating_needed_to_earn_in),
         ),
     );
     hs.set(
         "timestampOfLastStateChange",
         ints(
             rows.iter()
-                .map(|&u| enrollment(u).map(|e| e.timestamp_of_last_state_change)),
+                .map(|&u| state(u).timestamp_of_last_state_change),
         ),
     );
     hs.set(
@@ -635,21 +742,45 @@ pub fn score(
     );
     hs.set(
         "timestampOfLastEarnOut",
-        f64s(rows.iter().map(|&u| {
-            Some(
-                enrollment(u)
-                    .and_then(|e| e.timestamp_of_last_earn_out)
-                    .unwrap_or(1.0),
-            )
-        })),
+        f64s(
+            rows.iter()
+                .map(|&u| Some(state(u).timestamp_of_last_earn_out)),
+        ),
     );
     hs.set(
         "numberOfTimesEarnedOut",
         f64s(
             rows.iter()
-                .map(|&u| enrollment(u).map(|e| e.number_of_times_earned_out as f64)),
+                .map(|&u| state(u).number_of_times_earned_out.map(|n| n as f64)),
         ),
     );
+    hs.set(
+        "isEmergingWriter",
+        bools(rows.iter().map(|&u| Some(state(u).is_emerging_writer))),
+    );
+    hs.set(
+        "authorTopNotHelpfulTagValues",
+        strs(
+            rows.iter()
+                .map(|&u| state(u).author_top_not_helpful_tags.clone()),
+        ),
+    );
+    for (k, name) in [
+        "crhTotal14d",
+        "crnhTotal14d",
+        "nmrTotal14d",
+        "crhTotal90d",
+        "crnhTotal90d",
+        "nmrTotal90d",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        hs.set(
+            name,
+            ints(rows.iter().map(|&u| Some(state(u).recent_totals[k]))),
+        );
+    }
     hs.set(
         "coreFirstRoundRaterIntercept",
         f32s(pick(&tables.first_round_rater_intercept)),
@@ -659,6 +790,7 @@ pub fn score(
         f32s(pick(&tables.first_round_rater_factor)),
     );
 
+    observer.finished(Stage::Contributors);
     let count = |s: NoteStatus| outcomes.iter().filter(|o| o.status == s).count();
     Ok(ScoreOutputs {
         scored_notes: sn.finish(),

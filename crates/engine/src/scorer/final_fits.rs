@@ -144,7 +144,11 @@ fn frozen_fit(
         .iter()
         .for_each(|&u| out.raters[u as usize] = true);
     if c.used.is_empty() {
-        return Ok((out, pseudo_raters.then(Bounds::default)));
+        let none = || Bounds {
+            intercept_min: vec![None; notes],
+            intercept_max: vec![None; notes],
+        };
+        return Ok((out, pseudo_raters.then(none)));
     }
     let mf = MfParams {
         rating_per_note_loss_ratio: Some(ratio),

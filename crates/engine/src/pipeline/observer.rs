@@ -1,0 +1,37 @@
+//! What a scoring run reports while it works. The engine has no clock and prints nothing; a
+//! caller that wants progress or timings passes an [`Observer`] and measures the stages
+//! itself.
+
+/// A stage of a scoring run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage<'a> {
+    /// One scorer, prescoring and final scoring (its reference name, e.g. `MFCoreScorer`).
+    Scorer(&'a str),
+    /// Meta-scoring, the status history update and the output tables of notes.
+    MetaScoring,
+    /// Contribution counts and contributor state.
+    Contributors,
+}
+
+impl Stage<'_> {
+    /// A short label, e.g. `scorer MFCoreScorer`.
+    pub fn label(&self) -> String {
+        match self {
+            Stage::Scorer(name) => format!("scorer {name}"),
+            Stage::MetaScoring => "meta-scoring".to_string(),
+            Stage::Contributors => "contributors".to_string(),
+        }
+    }
+}
+
+/// Receives the stages of a run in order. `index` counts stages from 0 and `total` is how
+/// many the run will have.
+pub trait Observer {
+    fn started(&self, _stage: Stage<'_>, _index: usize, _total: usize) {}
+    fn finished(&self, _stage: Stage<'_>) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+
+impl Observer for Silent {}
