@@ -129,7 +129,9 @@ pub fn score_observed(
         .into_iter()
         .filter(|c| wanted(c.spec.name))
         .collect();
-    let total = mf_configs.len() + gaussian_configs.len() + 2;
+    let reputation_options = ReputationOptions::reference();
+    let run_coverage = wanted(reputation_options.spec.name);
+    let total = mf_configs.len() + gaussian_configs.len() + run_coverage as usize + 2;
     let mut stage = 0;
     let mut runs = Vec::new();
     for config in &mf_configs {
@@ -185,13 +187,15 @@ pub fn score_observed(
     }
     runs.extend(gaussian_runs);
     // The reputation (coverage) model: published, not read by meta-scoring.
-    let reputation = run_reputation(
-        &prescoring_view,
-        &final_view,
-        topics,
-        &ReputationOptions::reference(),
-    )?
-    .map(|(_, scores)| scores);
+    let mut reputation = None;
+    if run_coverage {
+        let name = reputation_options.spec.name;
+        observer.started(Stage::Scorer(name), stage, total);
+        stage += 1;
+        reputation = run_reputation(&prescoring_view, &final_view, topics, &reputation_options)?
+            .map(|(_, scores)| scores);
+        observer.finished(Stage::Scorer(name));
+    }
     let model = |kind: ScorerKind| ModelColumns::coalesce(&runs, notes, |k| k == kind);
     let core_columns = model(ScorerKind::Core);
     let core_with_topics = model(ScorerKind::CoreWithTopics);
