@@ -56,3 +56,172 @@ pub fn parse(args: &BenchParseArgs) -> anyhow::Result<()> {
     println!("ratio parse / streaming pass: {:.2}", parse / baseline);
     Ok(())
 }
+
+/// One `score` run, as its `--timings` file reports it.
+struct ScoreRun {
+    report: serde_json::Value,
+}
+
+impl ScoreRun {
+    fn seconds(&self) -> f64 {
+        self.report["seconds"].as_f64().unwrap_or(f64::NAN)
+    }
+
+    fn peak_mib(&self) -> f64 {
+        self.report["peak_rss_bytes"]
+            .as_f64()
+            .map_or(f64::NAN, |b| b / (1024.0 * 1024.0))
+    }
+}
+
+/// Runs `bridgenotes score` (this executable) on a dataset folder in the public format.
+fn run_score(
+    data: &std::path::Path,
+    out: &std::path::Path,
+    gz: bool,
+    epoch_millis: i64,
+) -> anyhow::Result<ScoreRun> {
+    let ext = if gz { "tsv.gz" } else { "tsv" };
+    let file = |name: &str| data.join(format!("{name}-00000.{ext}"));
+    let timings = out.join("timings.json");
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .arg("score")
+        .arg("--quiet")
+        .arg("-n")
+        .arg(file("notes"))
+        .arg("-r")
+        .arg(file("ratings"))
+        .arg("-s")
+        .arg(file("noteStatusHistory"))
+        .arg("-e")
+        .arg(file("userEnrollment"))
+        .arg("-o")
+        .arg(out)
+        .arg("--epoch-millis")
+        .arg(epoch_millis.to_string())
+        .arg("--timings")
+        .arg(&timings)
+        .status()
+        .context("running bridgenotes score")?;
+    anyhow::ensure!(status.success(), "score failed on {}", data.display());
+    let text = std::fs::read_to_string(&timings)?;
+    Ok(ScoreRun {
+        report: serde_json::from_str(&text)?,
+    })
+}
+
+/// Parses `h:mm:ss.ss` / `m:ss.ss` wall times of the golden manifests.
+fn wall_seconds(text: &str) -> Option<f64> {
+    text.split(':').try_fold(0.0, |acc, part| {
+        Some(acc * 60.0 + part.parse::<f64>().ok()?)
+    })
+}
+
+/// The reference's wall time and peak memory on a golden dataset (all phases).
+fn reference_figures(manifest: &std::path::Path) -> anyhow::Result<(f64, f64)> {
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(manifest)?)?;
+    let phases = m["reference"]["timings_2cpu"]
+        .as_object()
+        .context("no timings_2cpu in the manifest")?;
+    let mut seconds = 0.0;
+    let mut peak: f64 = 0.0;
+    for phase in phases.values() {
+        seconds += phase["wall"].as_str().and_then(wall_seconds).unwrap_or(0.0);
+        peak = peak.max(phase["maxRssMiB"].as_f64().unwrap_or(0.0));
+    }
+    Ok((seconds, peak))
+}
+
+/// `bridgenotes bench-score`: synthesizes datasets of the given sizes (kept in `--data` for
+/// later runs), scores each in a child process, and prints per-stage times, throughput,
+/// peak memory and ratios against a plain streaming pass over the ratings and, on a golden
+/// dataset, against the reference scorer's recorded run.
+pub fn score(args: &crate::cli::BenchScoreArgs) -> anyhow::Result<()> {
+    const EPOCH: i64 = 1_795_132_800_000;
+    std::fs::create_dir_all(&args.data)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(golden) = &args.golden {
+        let (ref_seconds, ref_mib) = reference_figures(&golden.join("MANIFEST.json"))?;
+        let out = args.data.join("golden-out");
+        let run = run_score(&golden.join("input"), &out, true, EPOCH)?;
+        println!("golden dataset {}:", golden.display());
+        println!(
+            "  reference: {ref_seconds:.1} s, {ref_mib:.0} MiB; bridgenotes: {:.1} s, {:.0} MiB",
+            run.seconds(),
+            run.peak_mib()
+        );
+        println!(
+            "  ratio: {:.0}x faster, {:.1}x less memory",
+            ref_seconds / run.seconds(),
+            ref_mib / run.peak_mib()
+        );
+    }
+    for &ratings in &args.sizes {
+        // Shapes like the public data: 2.5 M notes and 1.4 M raters at 206 M ratings.
+        let notes = (ratings / 82).max(100);
+        let raters = (ratings / 147).max(50);
+        let dir = args.data.join(format!("synth-{ratings}"));
+        if !dir.join("ratings-00000.tsv").exists() {
+            let started = Instant::now();
+            let status = std::process::Command::new(std::env::current_exe()?)
+                .args(["synth", "--quiet", "--seed", "1"])
+                .args(["--notes", &notes.to_string()])
+                .args(["--raters", &raters.to_string()])
+                .args(["--ratings", &ratings.to_string()])
+                .arg("--out")
+                .arg(&dir)
+                .status()?;
+            anyhow::ensure!(status.success(), "synth failed for {ratings} ratings");
+            println!(
+                "synthesized {ratings} ratings in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        let started = Instant::now();
+        streaming_pass(&dir.join("ratings-00000.tsv"))?;
+        let pass = started.elapsed().as_secs_f64();
+        let run = run_score(
+            &dir,
+            &args.data.join(format!("out-{ratings}")),
+            false,
+            EPOCH,
+        )?;
+        let total = run.seconds();
+        println!(
+            "\n{ratings} ratings ({notes} notes, {raters} raters), {} threads:",
+            run.report["threads"]
+        );
+        println!("  {:<44} {:>9} {:>7}", "stage", "seconds", "share");
+        for stage in run.report["stages"].as_array().into_iter().flatten() {
+            let s = stage["seconds"].as_f64().unwrap_or(0.0);
+            println!(
+                "  {:<44} {s:>9.2} {:>6.1}%",
+                stage["stage"].as_str().unwrap_or("?"),
+                100.0 * s / total
+            );
+        }
+        println!(
+            "  total {total:.1} s; {:.0} k ratings/s per core; peak RSS {:.0} MiB",
+            ratings as f64 / total / cores as f64 / 1e3,
+            run.peak_mib()
+        );
+        println!(
+            "  plain streaming pass over the ratings file: {pass:.2} s (score / pass = {:.0})",
+            total / pass
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_wall_times_parse() {
+        assert_eq!(wall_seconds("0:08.39"), Some(8.39));
+        assert_eq!(wall_seconds("4:23.16"), Some(263.16));
+        assert_eq!(wall_seconds("1:02:03"), Some(3723.0));
+        assert_eq!(wall_seconds("x"), None);
+    }
+}

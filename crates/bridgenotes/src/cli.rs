@@ -23,6 +23,7 @@ impl Cli {
             Command::Synth(a) => a.common.quiet,
             Command::Demo(a) => a.common.quiet,
             Command::BenchParse(a) => a.common.quiet,
+            Command::BenchScore(a) => a.common.quiet,
             Command::Compare(a) => a.common.quiet,
             Command::Serve(a) => a.common.quiet,
             Command::Import(a) => a.common.quiet,
@@ -36,6 +37,7 @@ impl Cli {
             Command::Synth(a) => a.common.threads,
             Command::Demo(a) => a.common.threads,
             Command::BenchParse(a) => a.common.threads,
+            Command::BenchScore(a) => a.common.threads,
             Command::Compare(a) => a.common.threads,
             Command::Serve(a) => a.common.threads,
             Command::Import(a) => a.common.threads,
@@ -54,6 +56,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Benchmark: parse a ratings file and compare with a plain streaming pass over it.
     BenchParse(BenchParseArgs),
+    /// Benchmark: synthesize communities of given sizes, score them, and report per-stage
+    /// times, throughput, peak memory and ratios (see BENCHMARKS.md).
+    BenchScore(BenchScoreArgs),
     /// Compare two scoring output folders (ours and the reference's, or two runs): statuses,
     /// model parameters and per-column agreement. A report: exits 0 even when they differ.
     Compare(CompareArgs),
@@ -156,6 +161,12 @@ pub struct DemoArgs {
     /// Where to write the demo community and its scores.
     #[arg(long, default_value = "bridgenotes-demo")]
     pub out: PathBuf,
+    /// Where the demo's web pages and API listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Only write and score the files; do not start the server.
+    #[arg(long)]
+    pub no_serve: bool,
     #[command(flatten)]
     pub common: Common,
 }
@@ -164,6 +175,22 @@ pub struct DemoArgs {
 pub struct BenchParseArgs {
     /// Ratings file or directory (plain or gzipped).
     pub ratings: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchScoreArgs {
+    /// Dataset sizes, in ratings (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [1_000_000usize])]
+    pub sizes: Vec<usize>,
+    /// Where synthesized datasets and outputs are kept (reused by later runs).
+    #[arg(long, default_value = "target/bench-data")]
+    pub data: PathBuf,
+    /// A golden dataset folder (with MANIFEST.json, input/): also score it and compare time
+    /// and memory with the reference's recorded run.
+    #[arg(long)]
+    pub golden: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
 }

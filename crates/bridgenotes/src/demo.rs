@@ -1,5 +1,7 @@
 //! `bridgenotes demo`: the README's first command. Synthesizes a small polarized community,
-//! scores it with the full pipeline and prints what the bridging model decided.
+//! scores it with the full pipeline and prints what the bridging model decided; then (unless
+//! `--no-serve`) loads it into an embedded SQLite database with a worked scenario, runs the
+//! service's scoring and serves the pages and API.
 
 use anyhow::Context;
 use bridgenotes_engine::NoteStatus;
@@ -90,5 +92,168 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             println!("    {:+.3}  {text}", intercepts[i].unwrap_or(f32::NAN));
         }
     }
-    Ok(())
+    if args.no_serve {
+        return Ok(());
+    }
+    serve(args, &input)
+}
+
+/// The scenario that motivated the project (fictional names, neutral text).
+const SCENARIO_POST: &str = "Senator Alex Example: \"President Jordan Sample of Northland is a \
+    threat to democracy.\"";
+const SCENARIO_CONTEXT_NOTE: &str = "Jordan Sample won Northland's 2024 presidential election \
+    with 54% of the vote; observers rated the vote competitive. His approval rating in the \
+    latest national poll is 48%. https://example.org/northland-election-2024 \
+    https://example.org/northland-approval-poll";
+const SCENARIO_ONE_SIDED_NOTE: &str = "The senator's statement is accurate and needs no added \
+    context.";
+
+fn serve(args: &DemoArgs, input: &std::path::Path) -> anyhow::Result<()> {
+    use std::sync::Arc;
+
+    use bridgenotes_service::clock::SystemClock;
+    use bridgenotes_service::{AppState, Config, api, scoring};
+
+    let data = crate::exchange::read_public(input)?;
+    let db = args.out.join("bridgenotes-demo.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        if path.exists() {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = bridgenotes_storage::connect(&db.display().to_string()).await?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis() as i64;
+        store.import(&data, now).await?;
+        let state = AppState::new(store, Arc::new(SystemClock), Config::default()).await?;
+        scoring::run_scoring(&state).await?;
+
+        // Two camps from the first run: the raters with the most negative and the most
+        // positive viewpoint factors.
+        let mut raters: Vec<(f64, String)> = state
+            .store
+            .rater_scores()
+            .await?
+            .into_iter()
+            .filter_map(|r| r.core_rater_factor.map(|f| (f, r.participant_id)))
+            .collect();
+        raters.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let camp = 12.min(raters.len() / 2);
+        let left: Vec<String> = raters[..camp].iter().map(|r| r.1.clone()).collect();
+        let right: Vec<String> = raters[raters.len() - camp..]
+            .iter()
+            .map(|r| r.1.clone())
+            .collect();
+
+        let err = |e: bridgenotes_service::error::ApiError| anyhow::anyhow!("{}: {}", e.code, e.message);
+        let writer = api::new_contributor(&state, bridgenotes_engine::EnrollmentState::EarnedIn, false)
+            .await
+            .map_err(err)?;
+        let second = api::new_contributor(&state, bridgenotes_engine::EnrollmentState::EarnedIn, false)
+            .await
+            .map_err(err)?;
+        let visitor = api::new_contributor(&state, bridgenotes_engine::EnrollmentState::EarnedIn, false)
+            .await
+            .map_err(err)?;
+        let post = bridgenotes_storage::Post {
+            id: state.ids.next(now),
+            external_id: "demo-scenario-1".to_string(),
+            author_handle: "senator_example".to_string(),
+            text: SCENARIO_POST.to_string(),
+            url: None,
+            created_at_millis: now,
+        };
+        state.store.create_post(&post).await?;
+        let writer_row = state
+            .store
+            .contributor(&writer.contributor.participant_id)
+            .await?
+            .context("demo writer")?;
+        let second_row = state
+            .store
+            .contributor(&second.contributor.participant_id)
+            .await?
+            .context("demo writer")?;
+        let context_note = api::write_note(
+            &state,
+            &writer_row,
+            api::NewNoteIn {
+                post_id: post.id.to_string(),
+                classification: "MISINFORMED_OR_POTENTIALLY_MISLEADING".to_string(),
+                reasons: vec!["misleadingMissingImportantContext".to_string()],
+                summary: SCENARIO_CONTEXT_NOTE.to_string(),
+                trustworthy_sources: Some(true),
+                is_media_note: false,
+            },
+        )
+        .await
+        .map_err(err)?;
+        let one_sided = api::write_note(
+            &state,
+            &second_row,
+            api::NewNoteIn {
+                post_id: post.id.to_string(),
+                classification: "NOT_MISLEADING".to_string(),
+                reasons: vec!["notMisleadingOther".to_string()],
+                summary: SCENARIO_ONE_SIDED_NOTE.to_string(),
+                trustworthy_sources: Some(false),
+                is_media_note: false,
+            },
+        )
+        .await
+        .map_err(err)?;
+        // Both camps find the context helpful; the one-sided note splits them.
+        for (i, rater) in left.iter().chain(&right).enumerate() {
+            let Some(row) = state.store.contributor(rater).await? else {
+                continue;
+            };
+            let in_left = i < left.len();
+            let rate = |level: &str, tags: &[&str]| api::RatingIn {
+                helpfulness_level: level.to_string(),
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+            };
+            let context_rating = rate("HELPFUL", &["helpfulGoodSources", "helpfulImportantContext"]);
+            let one_sided_rating = if in_left {
+                rate("HELPFUL", &[])
+            } else {
+                rate("NOT_HELPFUL", &["notHelpfulOpinionSpeculation"])
+            };
+            for (note, rating) in [(&context_note.id, context_rating), (&one_sided.id, one_sided_rating)] {
+                let id: i64 = note.parse()?;
+                api::rate(&state, &row, id, rating).await.map_err(err)?;
+            }
+        }
+        let run = scoring::run_scoring(&state).await?;
+
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let url = format!("http://{}", listener.local_addr()?);
+        println!("bridgenotes demo is serving {url}/ (Ctrl-C stops it)");
+        println!(
+            "  database:     {} ({} notes, {} ratings; {} helpful, {} not helpful, {} need more ratings)",
+            db.display(),
+            run.notes,
+            run.ratings,
+            run.currently_rated_helpful,
+            run.currently_rated_not_helpful,
+            run.needs_more_ratings
+        );
+        println!("  the scenario: {url}/posts/{}", post.id);
+        println!("  why its context note is shown: {url}/notes/{}", context_note.id);
+        println!("  sign in at {url}/signin with the token {}", visitor.token);
+        use std::io::Write;
+        std::io::stdout().flush().ok();
+        bridgenotes_service::serve(listener, state, async {
+            tokio::signal::ctrl_c().await.ok();
+        })
+        .await?;
+        anyhow::Ok(())
+    })
 }

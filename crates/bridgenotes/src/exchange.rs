@@ -42,13 +42,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
+/// Reads the public download in `dir` (notes, ratings, status history, enrollment).
+pub(crate) fn read_public(dir: &Path) -> anyhow::Result<PublicData> {
     let options = ReadOptions {
         headers: true,
         keep_unused_columns: true,
     };
-    let dir = &args.dir;
-    let data = PublicData {
+    Ok(PublicData {
         notes: notes::read_notes(&find_input(dir, "notes")?, &options).context("reading notes")?,
         ratings: ratings::read_ratings(&find_input(dir, "ratings")?, &options)
             .context("reading ratings")?,
@@ -59,7 +59,12 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
         .context("reading note status history")?,
         enrollment: enrollment::read_enrollment(&find_input(dir, "userEnrollment")?, &options)
             .context("reading user enrollment")?,
-    };
+    })
+}
+
+pub fn import(args: &ImportArgs) -> anyhow::Result<()> {
+    let dir = &args.dir;
+    let data = read_public(dir)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
     runtime()?.block_on(async {
         let store = bridgenotes_storage::connect(&args.database.database).await?;

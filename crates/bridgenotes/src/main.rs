@@ -26,6 +26,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Synth(args) => synth::run(&args),
         cli::Command::Demo(args) => demo::run(&args),
         cli::Command::BenchParse(args) => bench::parse(&args),
+        cli::Command::BenchScore(args) => bench::score(&args),
         cli::Command::Compare(args) => compare::run(&args),
         cli::Command::Serve(args) => serve::run(&args),
         cli::Command::Import(args) => exchange::import(&args),

@@ -92,14 +92,25 @@ pub fn score_to_dir(
 
     let phase = Instant::now();
     std::fs::create_dir_all(outdir).with_context(|| format!("creating {}", outdir.display()))?;
-    write::write_table(&outdir.join("scored_notes.tsv"), &outputs.scored_notes)?;
-    write::write_table(
-        &outdir.join("helpfulness_scores.tsv"),
-        &outputs.helpfulness_scores,
-    )?;
+    // The four files are written in full before any replaces its previous version.
     let history = status_history_table(&outputs.note_status_history);
-    write::write_table(&outdir.join("note_status_history.tsv"), &history)?;
-    write::write_table(&outdir.join("aux_note_info.tsv"), &outputs.aux_note_info)?;
+    let targets = [
+        (outdir.join("scored_notes.tsv"), &outputs.scored_notes),
+        (
+            outdir.join("helpfulness_scores.tsv"),
+            &outputs.helpfulness_scores,
+        ),
+        (outdir.join("note_status_history.tsv"), &history),
+        (outdir.join("aux_note_info.tsv"), &outputs.aux_note_info),
+    ];
+    let paths: Vec<&Path> = targets.iter().map(|(p, _)| p.as_path()).collect();
+    let stale = write::remove_stale_partials(&paths)?;
+    if stale > 0 {
+        tracing::info!("removed {stale} partial files an interrupted run left");
+    }
+    let tables: Vec<(&Path, &bridgenotes_engine::Table)> =
+        targets.iter().map(|(p, t)| (p.as_path(), *t)).collect();
+    write::write_tables(&tables)?;
     timer.record("write", phase.elapsed().as_secs_f64());
     if let Some(path) = &settings.timings {
         let report = serde_json::json!({

@@ -211,7 +211,13 @@ fn score_is_byte_identical_on_one_and_two_threads() {
 fn demo_scores_a_synthetic_community() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
-    let result = bridgenotes(&["demo", "--quiet", "--out", out.to_str().unwrap()]);
+    let result = bridgenotes(&[
+        "demo",
+        "--quiet",
+        "--no-serve",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&result.stdout);
     assert!(
         result.status.success(),
@@ -346,4 +352,113 @@ fn score_runs_chosen_scorers_and_reports_stage_timings() {
         .collect();
     assert!(rows.iter().any(|r| !r[core].is_empty()));
     assert!(rows.iter().all(|r| r[expansion].is_empty()));
+}
+
+/// A plain HTTP/1.1 GET over loopback: the status line and the body.
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    )
+}
+
+/// `bridgenotes demo` serves the seeded community: the scenario's post and its context
+/// note (decided by the bridging model) are on the pages.
+#[test]
+fn demo_serves_the_seeded_community() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bridgenotes"))
+        .args([
+            "demo",
+            "--quiet",
+            "--listen",
+            "127.0.0.1:0",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let (mut base, mut post, mut note) = (None, None, None);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("serving http://").nth(1) {
+            base = rest.split('/').next().map(str::to_string);
+        }
+        if let Some(rest) = line.split("the scenario: http://").nth(1) {
+            post = rest.split_once('/').map(|(_, p)| format!("/{p}"));
+        }
+        if let Some(rest) = line.split("is shown: http://").nth(1) {
+            note = rest.split_once('/').map(|(_, p)| format!("/{p}"));
+        }
+        printed.push(line);
+        if base.is_some() && post.is_some() && note.is_some() {
+            break;
+        }
+    }
+    let check = || {
+        let base = base.clone().expect("the URL is printed");
+        let (status, body) = http_get(&base, "/");
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains("Needs your help"));
+        let (status, body) = http_get(&base, post.as_deref().unwrap());
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains("threat to democracy"));
+        assert!(body.contains("54% of the vote"));
+        let (status, body) = http_get(&base, note.as_deref().unwrap());
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains("viewpoint-plot"));
+        assert!(body.contains("Rated helpful"), "the context note is shown");
+        let (status, _) = http_get(&base, "/timeline/helpful");
+        assert!(status.contains("200"), "{status}");
+    };
+    let result = std::panic::catch_unwind(check);
+    child.kill().ok();
+    child.wait().ok();
+    assert!(result.is_ok(), "demo output: {printed:#?}");
+}
+
+#[test]
+fn bench_score_reports_stages_and_the_reference_ratio() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = golden("tiny-s1");
+    let result = bridgenotes(&[
+        "bench-score",
+        "--sizes",
+        "3000",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--golden",
+        golden.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    for expected in [
+        "reference: 207.9 s, 818 MiB",
+        "x faster",
+        "3000 ratings",
+        "scorer MFCoreScorer",
+        "ratings/s per core",
+        "streaming pass",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in {stdout}");
+    }
 }

@@ -202,16 +202,91 @@ pub fn write_lines<T>(
 
 /// Writes a table atomically to `path`.
 pub fn write_table(path: &Path, table: &Table) -> Result<()> {
-    let mut header = String::new();
-    push_header(&mut header, table);
-    write_lines(path, &header, 0..table.rows(), |text, row| {
-        push_row(text, table, row)
-    })
+    table_file(path, table)?.commit()
+}
+
+/// Writes a table to a temporary file that becomes `path` on [`AtomicFile::commit`].
+fn table_file(path: &Path, table: &Table) -> Result<AtomicFile> {
+    let mut file = AtomicFile::create(path)?;
+    let mut text = String::new();
+    push_header(&mut text, table);
+    for row in 0..table.rows() {
+        push_row(&mut text, table, row);
+        if text.len() > 1 << 16 {
+            file.write_all(text.as_bytes())?;
+            text.clear();
+        }
+    }
+    file.write_all(text.as_bytes())?;
+    Ok(file)
+}
+
+/// Writes several tables as one set: every file is written in full to a temporary name
+/// first, and only then are they renamed over their targets, so a run that dies while
+/// writing leaves every previous file as it was.
+pub fn write_tables(tables: &[(&Path, &Table)]) -> Result<()> {
+    let files = tables
+        .iter()
+        .map(|(path, table)| table_file(path, table))
+        .collect::<Result<Vec<_>>>()?;
+    files.into_iter().try_for_each(AtomicFile::commit)
+}
+
+/// Removes temporary files that an interrupted run left beside `targets` (names of the form
+/// `.NAME.*.partial`). Returns how many were removed.
+pub fn remove_stale_partials(targets: &[&Path]) -> Result<usize> {
+    let mut removed = 0;
+    for target in targets {
+        let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+            continue;
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let prefix = format!(".{}.", name.to_string_lossy());
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if file.starts_with(&prefix) && file.ends_with(".partial") {
+                std::fs::remove_file(entry.path()).map_err(|e| FormatError::io(target, e))?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_sets_replace_targets_and_stale_partials_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.tsv"), dir.path().join("b.tsv"));
+        std::fs::write(&a, "old\n").unwrap();
+        std::fs::write(dir.path().join(".a.tsv.x1.partial"), "half").unwrap();
+        std::fs::write(dir.path().join(".other.tsv.x1.partial"), "keep").unwrap();
+        assert_eq!(remove_stale_partials(&[&a, &b]).unwrap(), 1);
+        assert!(dir.path().join(".other.tsv.x1.partial").exists());
+        let mut t = Table::default();
+        t.push("id", ColumnValues::Int(vec![Some(1)]));
+        write_tables(&[(&a, &t), (&b, &t)]).unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "id\n1\n");
+        assert_eq!(std::fs::read_to_string(&b).unwrap(), "id\n1\n");
+        let leftovers = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with(".a.tsv")
+            })
+            .count();
+        assert_eq!(leftovers, 0);
+    }
 
     #[test]
     fn cells_render_like_pandas() {

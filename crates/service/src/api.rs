@@ -47,7 +47,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-fn parse_id(text: &str, what: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_id(text: &str, what: &str) -> Result<i64, ApiError> {
     text.parse()
         .map_err(|_| ApiError::bad_request("invalid_id", format!("{what} id must be an integer")))
 }
@@ -224,7 +224,7 @@ pub struct HistoryOut {
     pub current_decided_by: Option<String>,
 }
 
-fn note_out(view: &NoteView, alias: &str) -> NoteOut {
+pub(crate) fn note_out(view: &NoteView, alias: &str) -> NoteOut {
     let n = &view.note;
     let names = |flags: &[bool], names: &[&str]| -> Vec<String> {
         flags
@@ -381,6 +381,16 @@ async fn create_contributor(
                     e.to_string(),
                 )
             })?;
+    let created = new_contributor(&state, enrollment_state, input.ai_writer).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Creates a contributor in `enrollment_state` with a new API token (shown this once).
+pub async fn new_contributor(
+    state: &AppState,
+    enrollment_state: EnrollmentState,
+    ai_writer: bool,
+) -> Result<CreatedContributor, ApiError> {
     let now = state.clock.now_millis();
     let participant_id = random_hex(32);
     let token = new_token();
@@ -389,7 +399,7 @@ async fn create_contributor(
         .create_contributor(&NewContributor {
             alias: bridgenotes_storage::alias::alias_for(&participant_id),
             token_hash: Some(token_hash(&token)),
-            is_ai_writer: input.ai_writer,
+            is_ai_writer: ai_writer,
             enrollment: Some(Enrollment {
                 participant_id: participant_id.clone(),
                 state: enrollment_state,
@@ -406,13 +416,10 @@ async fn create_contributor(
             created_at_millis: now,
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedContributor {
-            contributor: ContributorOut::from(&contributor),
-            token,
-        }),
-    ))
+    Ok(CreatedContributor {
+        contributor: ContributorOut::from(&contributor),
+        token,
+    })
 }
 
 #[utoipa::path(post, path = "/api/admin/score",
@@ -517,7 +524,7 @@ fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
 }
 
 /// Writes a note from `input` for `writer` (shared by contributors and AI writers).
-async fn write_note(
+pub async fn write_note(
     state: &AppState,
     writer: &Contributor,
     input: NewNoteIn,
@@ -638,6 +645,18 @@ async fn rate_note(
     ApiJson(input): ApiJson<RatingIn>,
 ) -> Result<Json<RatingOut>, ApiError> {
     let note_id = parse_id(&id, "note")?;
+    let replaced = rate(&state, &rater, note_id, input).await?;
+    Ok(Json(RatingOut { replaced }))
+}
+
+/// Rates note `note_id` for `rater` (shared by the API and the pages). Returns whether an
+/// earlier rating was replaced.
+pub async fn rate(
+    state: &AppState,
+    rater: &Contributor,
+    note_id: i64,
+    input: RatingIn,
+) -> Result<bool, ApiError> {
     let level: HelpfulnessLevel = input.helpfulness_level.parse().map_err(
         |e: bridgenotes_engine::status::UnknownValue| {
             invalid("invalid_helpfulness_level", e.to_string())
@@ -679,8 +698,7 @@ async fn rate_note(
         suggestion: None,
         suggestion_id: None,
     };
-    let replaced = state.store.rate(&rating, &rules::check_rater).await?;
-    Ok(Json(RatingOut { replaced }))
+    Ok(state.store.rate(&rating, &rules::check_rater).await?)
 }
 
 #[utoipa::path(post, path = "/api/posts/{id}/requests", request_body = NoteRequestIn,
@@ -693,6 +711,17 @@ async fn request_note(
     ApiJson(input): ApiJson<NoteRequestIn>,
 ) -> Result<StatusCode, ApiError> {
     let post_id = parse_id(&id, "post")?;
+    request(&state, &me, post_id, input).await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Records `me`'s request for a note on `post_id` (shared by the API and the pages).
+pub(crate) async fn request(
+    state: &AppState,
+    me: &Contributor,
+    post_id: i64,
+    input: NoteRequestIn,
+) -> Result<(), ApiError> {
     let request = NoteRequestRecord {
         post_id,
         requester: me.participant_id.clone(),
@@ -704,7 +733,7 @@ async fn request_note(
         .store
         .request_note(&request, &rules::check_requester)
         .await?;
-    Ok(StatusCode::CREATED)
+    Ok(())
 }
 
 /// Posts whose requests in the last 24 hours pass the thresholds, most requested first.

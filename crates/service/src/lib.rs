@@ -6,6 +6,7 @@
 //!   enrollment after scoring) as pure functions; storage runs them inside its write
 //!   transactions.
 //! - [`scoring`]: a scoring run, and the scheduler that repeats it.
+//! - [`pages`]: the server-rendered HTML pages and forms (maud; every user text escaped).
 //! - [`auth`]: bearer tokens (stored hashed) and the administrator token.
 //! - [`clock`]: "now" ([`clock::SystemClock`], or a [`clock::TestClock`] tests advance).
 //!
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod pages;
 pub mod ratelimit;
 pub mod rules;
 pub mod scoring;
@@ -71,6 +73,8 @@ pub struct Inner {
     pub limiter: RateLimiter,
     /// Held for the length of a scoring run: runs never overlap.
     pub scoring: tokio::sync::Mutex<()>,
+    /// Signed-in browser sessions of the pages.
+    pub sessions: pages::Sessions,
 }
 
 /// The service's shared state (cheap to clone).
@@ -97,6 +101,7 @@ impl AppState {
             limiter: RateLimiter::new(config.rate_per_second, config.rate_burst),
             ids: IdGenerator::new(floor),
             scoring: tokio::sync::Mutex::new(()),
+            sessions: pages::Sessions::default(),
             store,
             clock,
             config,
@@ -107,7 +112,8 @@ impl AppState {
 /// The HTTP application.
 pub fn app(state: AppState) -> axum::Router {
     let limit = state.config.body_limit;
-    api::routes()
+    pages::routes()
+        .merge(api::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

@@ -119,6 +119,10 @@ pub trait Store: Send + Sync {
     async fn notes_by_author(&self, participant_id: &str, limit: i64) -> Result<Vec<NoteView>>;
     /// The notes on a post that are not deleted, oldest first.
     async fn notes_on_post(&self, post_id: i64) -> Result<Vec<NoteView>>;
+    /// Notes that are not deleted, for a timeline. `None`: the newest. `Some(status)`: those
+    /// whose final status is `status`, newest first; for `NEEDS_MORE_RATINGS` unscored notes
+    /// count too, and the fewest-rated come first (they need ratings most).
+    async fn notes_by_status(&self, status: Option<&str>, limit: i64) -> Result<Vec<NoteView>>;
 
     /// Stores a rating (replacing the rater's earlier rating of the note) if `check`
     /// accepts the facts. Returns whether an earlier rating was replaced.

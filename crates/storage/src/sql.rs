@@ -656,6 +656,35 @@ macro_rules! store_impl {
                 .await
             }
 
+            async fn notes_by_status(&self, status: Option<&str>, limit: i64) -> Result<Vec<NoteView>> {
+                match status {
+                    None => {
+                        self.note_views(
+                            "n.deleted_at_millis IS NULL ORDER BY n.created_at_millis DESC, n.id DESC LIMIT $1",
+                            NoteFilter::Id(limit),
+                        )
+                        .await
+                    }
+                    Some("NEEDS_MORE_RATINGS") => {
+                        self.note_views(
+                            "n.deleted_at_millis IS NULL AND (s.final_rating_status IS NULL
+                                OR s.final_rating_status = $1)
+                             ORDER BY rating_count, n.created_at_millis DESC, n.id DESC LIMIT $2",
+                            NoteFilter::Author("NEEDS_MORE_RATINGS", limit),
+                        )
+                        .await
+                    }
+                    Some(status) => {
+                        self.note_views(
+                            "n.deleted_at_millis IS NULL AND s.final_rating_status = $1
+                             ORDER BY n.created_at_millis DESC, n.id DESC LIMIT $2",
+                            NoteFilter::Author(status, limit),
+                        )
+                        .await
+                    }
+                }
+            }
+
             async fn rate(&self, rating: &RatingRow, check: Check<'_, RaterFacts>) -> Result<bool> {
                 let mut tx = self.writer().begin().await?;
                 let rater = lock_contributor(&mut tx, &rating.rater, rating.created_at_millis).await?;
