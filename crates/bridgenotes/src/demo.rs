@@ -230,6 +230,8 @@ fn serve(args: &DemoArgs, input: &std::path::Path) -> anyhow::Result<()> {
             }
         }
         let run = scoring::run_scoring(&state).await?;
+        // Scored again every hour, as `serve` does by default.
+        scoring::spawn_scheduler(state.clone(), scoring::minutes(60));
 
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
@@ -246,7 +248,7 @@ fn serve(args: &DemoArgs, input: &std::path::Path) -> anyhow::Result<()> {
             run.needs_more_ratings
         );
         println!("  the scenario: {url}/posts/{}", post.id);
-        println!("  why its context note is shown: {url}/notes/{}", context_note.id);
+        println!("  why this status: {url}/notes/{}", context_note.id);
         println!("  sign in at {url}/signin with the token {}", visitor.token);
         use std::io::Write;
         std::io::stdout().flush().ok();

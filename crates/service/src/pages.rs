@@ -779,10 +779,18 @@ fn why_this_status(note: &NoteOut, left: &Side, right: &Side) -> Markup {
             .and_then(|h| h.current_decided_by.clone())
     });
     let tags = tags_of(note);
+    let held = decided_by
+        .as_deref()
+        .is_some_and(|d| d.starts_with("NmrDueToMinStableCrhTime"));
     html! {
         section.card aria-labelledby="why-heading" {
             h2 #why-heading { "Why this status" }
             p { (status_badge(&note.status)) " " (explain) }
+            @if held {
+                p { "The core model rates it helpful; the note is held in stabilization \
+                    (rule NmrDueToMinStableCrhTime) until that rating has lasted the minimum \
+                    time, then a scoring run shows it." }
+            }
             table {
                 tr { th scope="row" { "Note intercept (helpfulness beyond viewpoint)" }
                     td { (fmt_opt(intercept)) " — helpful at ≥ " (format!("{CRH_INTERCEPT:.2}"))
