@@ -17,6 +17,9 @@
 //! (round-2 weights, round-2 intercepts and μ), then i_n alone (round-3 weights, prescoring
 //! final i_u and μ), with penalties in the ratio form when ratios are given.
 //!
+//! The rounds and the final fits are shared with the helpfulness reputation model
+//! ([`crate::reputation`]), which runs them under squared error (a `RoundSolver`).
+//!
 //! Spec §10 and the reference code agree on everything used here (checked against
 //! `diligence_model.py`, `reputation_matrix_factorization.py`, `weighted_loss.py`).
 //!
@@ -42,7 +45,8 @@
 
 use crate::first_round::splitmix64;
 use crate::logit::{
-    LogitData, LogitFactors, LogitParams, LogitParamsError, LogitReport, Trainable, fit_logit,
+    LogitData, LogitFactors, LogitParams, LogitParamsError, LogitReport, Trainable,
+    ValidLogitParams, fit_logit,
 };
 use crate::rating::not_helpful_bit;
 use crate::rating_view::{RatingView, Rows, lookup};
@@ -135,7 +139,7 @@ pub struct LossRatios {
 
 impl DiligenceParams {
     /// The penalties of rounds 1–2 (`third == false`) or round 3.
-    fn logit_params(&self, third: bool, ratios: Option<LossRatios>) -> LogitParams {
+    pub(crate) fn logit_params(&self, third: bool, ratios: Option<LossRatios>) -> LogitParams {
         let lambda = if third {
             self.lambda * self.third_round_lambda_multiplier
         } else {
@@ -161,7 +165,11 @@ impl DiligenceParams {
     }
 
     /// The weighting of round `round` (1, 2 or 3); round 3 needs the reputations.
-    fn weights<'a>(&self, round: usize, reputation: Option<&'a [f64]>) -> WeightSpec<'a> {
+    pub(crate) fn weights<'a>(
+        &self,
+        round: usize,
+        reputation: Option<&'a [f64]>,
+    ) -> WeightSpec<'a> {
         let pos_weight = self.pos_weight
             * match round {
                 1 => 1.0,
@@ -331,8 +339,6 @@ pub fn fit_diligence_prescoring(
     rater_factor_init: &[f64],
     params: &DiligenceParams,
 ) -> Result<Option<DiligencePrescoring>, LogitParamsError> {
-    let early = params.logit_params(false, None).validate()?;
-    let third = params.logit_params(true, None).validate()?;
     let (mut data, notes, raters) = build_data(ratings, include);
     if data.is_empty() {
         return Ok(None);
@@ -348,27 +354,48 @@ pub fn fit_diligence_prescoring(
         init.rater_intercept[row] = standard_normal(seed, RATER_INTERCEPT_STREAM, u as u64);
         init.rater_reputation[row] = params.default_reputation;
     }
+    prescoring_rounds(&mut data, notes.ids, raters.ids, init, params, fit_logit).map(Some)
+}
 
-    data.set_weights(&rating_weights(&data, &params.weights(1, None)));
+/// One training round of a reputation model: fits `data` from the given start, changing
+/// only the trainable blocks, to a stationary point of its loss ([`fit_logit`] for this
+/// model's cross-entropy; `crate::reputation` solves squared error).
+pub(crate) type RoundSolver =
+    fn(&LogitData, &ValidLogitParams, LogitFactors, Trainable) -> (LogitFactors, LogitReport);
+
+/// The three prescoring rounds from `init` (see the module documentation), minimizing the
+/// loss `solve` stands for. `notes` and `raters` are the caller's indices of the rows of
+/// `data`, whose weights are replaced round by round.
+pub(crate) fn prescoring_rounds(
+    data: &mut LogitData,
+    notes: Vec<u32>,
+    raters: Vec<u32>,
+    init: LogitFactors,
+    params: &DiligenceParams,
+    solve: RoundSolver,
+) -> Result<DiligencePrescoring, LogitParamsError> {
+    let early = params.logit_params(false, None).validate()?;
+    let third = params.logit_params(true, None).validate()?;
+    data.set_weights(&rating_weights(data, &params.weights(1, None)));
     let round1 = Trainable {
         rater_reputation: false,
         ..Trainable::ALL
     };
-    let (f, report1) = fit_logit(&data, &early, init, round1);
+    let (f, report1) = solve(data, &early, init, round1);
     let first_round = f.global_intercept;
 
-    data.set_weights(&rating_weights(&data, &params.weights(2, None)));
+    data.set_weights(&rating_weights(data, &params.weights(2, None)));
     let round2 = Trainable {
         note_intercept: false,
         ..Trainable::ALL
     };
-    let (f, report2) = fit_logit(&data, &early, f, round2);
+    let (f, report2) = solve(data, &early, f, round2);
     let note_intercept_round2 = f.note_intercept.clone();
     let rater_intercept_round2 = f.rater_intercept.clone();
     let second_round = f.global_intercept;
 
     data.set_weights(&rating_weights(
-        &data,
+        data,
         &params.weights(3, Some(&f.rater_reputation)),
     ));
     let round3 = Trainable {
@@ -377,14 +404,14 @@ pub fn fit_diligence_prescoring(
         global_intercept: true,
         ..Trainable::NONE
     };
-    let (f, report3) = fit_logit(&data, &third, f, round3);
+    let (f, report3) = solve(data, &third, f, round3);
 
-    Ok(Some(DiligencePrescoring {
-        notes: notes.ids,
+    Ok(DiligencePrescoring {
+        notes,
         note_intercept: f.note_intercept,
         note_factor: f.note_factor,
         note_intercept_round2,
-        raters: raters.ids,
+        raters,
         rater_intercept: f.rater_intercept,
         rater_factor: f.rater_factor,
         rater_reputation: f.rater_reputation,
@@ -395,7 +422,7 @@ pub fn fit_diligence_prescoring(
             final_round: f.global_intercept,
         },
         reports: Some([report1, report2, report3]),
-    }))
+    })
 }
 
 /// Final scoring's two fits on the `include`d ratings (the main fit's ratings), from
@@ -409,12 +436,29 @@ pub fn fit_diligence_final(
     ratios: Option<LossRatios>,
     params: &DiligenceParams,
 ) -> Result<Option<DiligenceFinal>, LogitParamsError> {
-    let early = params.logit_params(false, ratios).validate()?;
-    let third = params.logit_params(true, ratios).validate()?;
     let (mut data, notes, raters) = build_data(ratings, include);
     if data.is_empty() {
         return Ok(None);
     }
+    final_rounds(
+        &mut data, &notes, &raters, prescoring, ratios, params, fit_logit,
+    )
+    .map(Some)
+}
+
+/// Final scoring's two fits (see the module documentation) of `data`, whose rows are the
+/// caller indices of `notes` and `raters`, minimizing the loss `solve` stands for.
+pub(crate) fn final_rounds(
+    data: &mut LogitData,
+    notes: &Rows,
+    raters: &Rows,
+    prescoring: &DiligencePrescoring,
+    ratios: Option<LossRatios>,
+    params: &DiligenceParams,
+    solve: RoundSolver,
+) -> Result<DiligenceFinal, LogitParamsError> {
+    let early = params.logit_params(false, ratios).validate()?;
+    let third = params.logit_params(true, ratios).validate()?;
     let dense = |ids: &[u32], values: &[f64], size: usize| {
         let mut out = vec![f64::NAN; size];
         for (&k, &v) in ids.iter().zip(values) {
@@ -446,12 +490,12 @@ pub fn fit_diligence_final(
         f.rater_reputation[row] = lookup(&reputation, u, 0.0);
     }
     f.global_intercept = p.global_intercept.second_round;
-    data.set_weights(&rating_weights(&data, &params.weights(2, None)));
+    data.set_weights(&rating_weights(data, &params.weights(2, None)));
     let fit_a = Trainable {
         note_factor: true,
         ..Trainable::NONE
     };
-    let (mut f, report_a) = fit_logit(&data, &early, f, fit_a);
+    let (mut f, report_a) = solve(data, &early, f, fit_a);
 
     // Fit B: note intercepts only, from the final prescoring rater intercepts and μ.
     f.global_intercept = p.global_intercept.final_round;
@@ -459,25 +503,25 @@ pub fn fit_diligence_final(
         f.rater_intercept[row] = lookup(&rater_intercept, u, 0.0);
     }
     data.set_weights(&rating_weights(
-        &data,
+        data,
         &params.weights(3, Some(&f.rater_reputation)),
     ));
     let fit_b = Trainable {
         note_intercept: true,
         ..Trainable::NONE
     };
-    let (f, report_b) = fit_logit(&data, &third, f, fit_b);
+    let (f, report_b) = solve(data, &third, f, fit_b);
 
-    Ok(Some(DiligenceFinal {
-        notes: notes.ids,
+    Ok(DiligenceFinal {
+        notes: notes.ids.clone(),
         note_intercept: f.note_intercept,
         note_factor: f.note_factor,
-        raters: raters.ids,
+        raters: raters.ids.clone(),
         rater_intercept: f.rater_intercept,
         rater_factor: f.rater_factor,
         rater_reputation: f.rater_reputation,
         reports: [report_a, report_b],
-    }))
+    })
 }
 
 #[cfg(test)]

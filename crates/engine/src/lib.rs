@@ -28,6 +28,7 @@ pub mod pss;
 pub mod pss_detection;
 pub mod rating;
 pub mod rating_view;
+pub mod reputation;
 pub mod request;
 pub mod rules;
 pub mod scorer;

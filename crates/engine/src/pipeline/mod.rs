@@ -18,6 +18,7 @@ use crate::output::{
 use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
 use crate::pss::{self, Cliques, Variant};
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
+use crate::reputation::{ReputationOptions, run_reputation};
 use crate::scorer::catalog::{ScorerConfig, ScorerKind};
 use crate::scorer::gaussian_run::run_gaussian;
 use crate::scorer::prescore::{PrescoreError, prescore};
@@ -128,7 +129,9 @@ pub fn score_observed(
         .into_iter()
         .filter(|c| wanted(c.spec.name))
         .collect();
-    let total = mf_configs.len() + gaussian_configs.len() + 2;
+    let reputation_options = ReputationOptions::reference();
+    let run_coverage = wanted(reputation_options.spec.name);
+    let total = mf_configs.len() + gaussian_configs.len() + run_coverage as usize + 2;
     let mut stage = 0;
     let mut runs = Vec::new();
     for config in &mf_configs {
@@ -183,6 +186,16 @@ pub fn score_observed(
         observer.finished(Stage::Scorer(config.spec.name));
     }
     runs.extend(gaussian_runs);
+    // The reputation (coverage) model: published, not read by meta-scoring.
+    let mut reputation = None;
+    if run_coverage {
+        let name = reputation_options.spec.name;
+        observer.started(Stage::Scorer(name), stage, total);
+        stage += 1;
+        reputation = run_reputation(&prescoring_view, &final_view, topics, &reputation_options)?
+            .map(|(_, scores)| scores);
+        observer.finished(Stage::Scorer(name));
+    }
     let model = |kind: ScorerKind| ModelColumns::coalesce(&runs, notes, |k| k == kind);
     let core_columns = model(ScorerKind::Core);
     let core_with_topics = model(ScorerKind::CoreWithTopics);
@@ -294,6 +307,14 @@ pub fn score_observed(
     topic_models.write(&mut sn, "topic");
     gaussian.write(&mut sn, "gaussian");
     gaussian_core_with_topics.write(&mut sn, "gaussianCoreWithTopics");
+    if let Some(rep) = &reputation {
+        sn.set(
+            "coverageNoteIntercept",
+            f32s(rep.note_intercept.iter().copied()),
+        );
+        sn.set("coverageNoteFactor1", f32s(rep.note_factor.iter().copied()));
+        sn.set("coverageRatingStatus", strs(rep.status.iter().copied()));
+    }
     sn.set(
         "modelingGroup",
         f64s((0..notes).map(|n| groups.modeling_group(n).map(f64::from))),
@@ -513,6 +534,9 @@ pub fn score_observed(
                 || runs
                     .iter()
                     .any(|r| r.config.gaussian.is_none() && r.user_rows[u])
+                || reputation
+                    .as_ref()
+                    .is_some_and(|rep| rep.rater_reputation[u].is_some())
         })
         .collect();
     let mut hs = OutputTable::new(&HELPFULNESS_SCORES_COLUMNS, rows.len());
@@ -574,6 +598,12 @@ pub fn score_observed(
                 })),
             );
         }
+    }
+    if let Some(rep) = &reputation {
+        hs.set(
+            "raterHelpfulnessReputation",
+            f32s(pick(&rep.rater_reputation)),
+        );
     }
     hs.set(
         "crhCrnhRatioDifference",

@@ -174,7 +174,7 @@ fn fit_rows(
 /// Ratings for the stable initialization (`get_ratings_for_stable_init`): among the
 /// ratings flagged in `keep` by raters with an enrollment row, those by members of `group`
 /// on notes with at least 5 such ratings of which at least 75 % come from `group`.
-fn stable_init_ratings(
+pub(crate) fn stable_init_ratings(
     community: &Community,
     ratings: &ScoringRatings,
     keep: &[bool],
