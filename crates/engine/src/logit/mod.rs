@@ -11,14 +11,22 @@
 //! `(i_n, f_n)` enters the loss through a logistic regression on two covariates `(ρ_u, f_u)`
 //! plus a ridge penalty, which is strictly convex; likewise every rater's `(i_u, f_u, ρ_u)`
 //! given the notes (covariates `1, f_n, i_n`) and μ given both. So the solver alternates
-//! exact block minimizations — a damped Newton iteration on a 2×2, 3×3 or 1×1 system per
-//! block — in parallel over blocks with one writer per parameter. Sums over all ratings
-//! (the loss, μ's Newton terms) are taken in fixed chunks of notes and added in chunk
-//! order, so results are bitwise identical on any number of threads.
+//! block updates — damped Newton steps on a 2×2, 3×3 or 1×1 system per block, each certain
+//! to lower the block's objective — in parallel over blocks with one writer per parameter
+//! (`block`). After each pass it moves along the model's exact symmetries, which only the
+//! penalties see and alternating updates would crawl along (`symmetry`), and Anderson
+//! acceleration extrapolates from the last few passes when that lowers the loss (`accel`).
+//! Sums over all ratings (the loss, μ's Newton terms) are taken in a fixed order (per note,
+//! then in note order, or in fixed chunks of notes), and everything else is serial, so
+//! results are bitwise identical on any number of threads.
 
+mod accel;
+mod block;
 mod data;
 mod fit;
+mod math;
 mod params;
+mod symmetry;
 
 pub use data::{LogitData, Run};
 pub use fit::{LogitFactors, LogitLoss, LogitReport, fit_logit, logit_gradient, logit_loss};

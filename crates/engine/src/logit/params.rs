@@ -23,7 +23,10 @@ pub struct LogitParams {
     pub rater_loss_ratio: Option<f64>,
     /// Stop when no parameter moves by more than this in a pass. (A loss-change test is
     /// too lax for alternating updates, which converge linearly: the loss flattens long
-    /// before the gradient vanishes.)
+    /// before the gradient vanishes.) The default, 1e-8, leaves the parameters within about
+    /// 1e-6 of the stationary point, far closer than the reference's Adam gets (its note
+    /// intercepts stop about 0.01 away), and the statuses on the golden datasets the same
+    /// as at 1e-10, in about a fifth fewer passes.
     pub tolerance: f64,
     /// Upper bound on alternating passes.
     pub max_passes: usize,
@@ -40,7 +43,7 @@ impl Default for LogitParams {
             global_intercept_lambda: 0.15,
             note_loss_ratio: None,
             rater_loss_ratio: None,
-            tolerance: 1e-10,
+            tolerance: 1e-8,
             max_passes: 5000,
         }
     }

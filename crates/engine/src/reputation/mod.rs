@@ -85,6 +85,8 @@ pub fn helpfulness_reputation_params() -> DiligenceParams {
         alpha: 0.0,
         default_reputation: 1.0,
         seed: 0,
+        // The squared-error solver's stop (the logistic models' default is looser).
+        tolerance: 1e-10,
         ..DiligenceParams::default()
     }
 }
