@@ -96,9 +96,14 @@ fn synth_rejects_impossible_sizes() {
 }
 
 fn score_args<'a>(input: &'a Path, out: &'a str, ratings: &'a str) -> Vec<String> {
+    score_args_ext(input, "tsv.gz", out, ratings)
+}
+
+/// `score` arguments for the public files in `input` named `NAME-00000.{ext}`.
+fn score_args_ext(input: &Path, ext: &str, out: &str, ratings: &str) -> Vec<String> {
     let file = |name: &str| {
         input
-            .join(format!("{name}-00000.tsv.gz"))
+            .join(format!("{name}-00000.{ext}"))
             .to_string_lossy()
             .into_owned()
     };
@@ -262,29 +267,14 @@ fn score_handles_communities_too_small_for_most_models() {
             String::from_utf8_lossy(&result.stderr)
         );
         let out = dir.path().join(format!("out-{notes}"));
-        let file = |name: &str| {
-            input
-                .join(format!("{name}-00000.tsv"))
-                .display()
-                .to_string()
-        };
-        let args = [
-            "score".to_string(),
-            "--quiet".into(),
-            "--pseudoraters".into(),
-            "-n".into(),
-            file("notes"),
-            "-r".into(),
-            file("ratings"),
-            "-s".into(),
-            file("noteStatusHistory"),
-            "-e".into(),
-            file("userEnrollment"),
-            "-o".into(),
-            out.display().to_string(),
-            "--epoch-millis".into(),
-            "1795132800000".into(),
-        ];
+        let ratings = input.join("ratings-00000.tsv");
+        let mut args = score_args_ext(
+            &input,
+            "tsv",
+            out.to_str().unwrap(),
+            ratings.to_str().unwrap(),
+        );
+        args.push("--pseudoraters".into());
         let result = Command::new(env!("CARGO_BIN_EXE_bridgenotes"))
             .args(&args)
             .output()

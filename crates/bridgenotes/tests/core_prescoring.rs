@@ -10,7 +10,7 @@ use bridgenotes_engine::pss::{self, Variant};
 use bridgenotes_engine::scorer::prescore::{PrescoreOptions, prescore};
 use bridgenotes_engine::scorer::{ScorerSpec, select};
 use bridgenotes_format::prescoring;
-use common::{agreement, golden, load, truth_topics};
+use common::{agreement, flag_agreement, golden, load, truth_topics};
 
 #[test]
 fn core_prescoring_matches_the_reference_tables() {
@@ -105,17 +105,10 @@ fn core_prescoring_matches_the_reference_tables() {
             );
             assert!(a.r >= min_r, "{dataset} {name}: r = {}", a.r);
         }
-        let (mut both, mut same) = (0, 0);
-        for (a, b) in t
-            .above_helpfulness_threshold
-            .iter()
-            .zip(&theirs.above_helpfulness_threshold)
-        {
-            if let (Some(a), Some(b)) = (a, b) {
-                both += 1;
-                same += (a == b) as usize;
-            }
-        }
+        let (same, both) = flag_agreement(
+            &t.above_helpfulness_threshold,
+            &theirs.above_helpfulness_threshold,
+        );
         let share = 100.0 * same as f64 / both as f64;
         println!("  aboveHelpfulnessThreshold agrees for {same}/{both} raters ({share:.2} %)");
         assert!(share >= 90.0, "{dataset}: {share:.2} %");

@@ -13,7 +13,7 @@ use bridgenotes_engine::scorer::catalog::ScorerConfig;
 use bridgenotes_engine::scorer::prescore::prescore;
 use bridgenotes_engine::scorer::select;
 use bridgenotes_format::prescoring;
-use common::{agreement, golden, load, truth_topics};
+use common::{agreement, flag_agreement, golden, load, truth_topics};
 
 #[test]
 fn sub_model_prescoring_matches_the_reference_tables() {
@@ -60,17 +60,10 @@ fn sub_model_prescoring_matches_the_reference_tables() {
                     a.only_theirs.len()
                 );
             }
-            let (mut both, mut same) = (0, 0);
-            for (a, b) in t
-                .above_helpfulness_threshold
-                .iter()
-                .zip(&theirs.above_helpfulness_threshold)
-            {
-                if let (Some(a), Some(b)) = (a, b) {
-                    both += 1;
-                    same += (a == b) as usize;
-                }
-            }
+            let (same, both) = flag_agreement(
+                &t.above_helpfulness_threshold,
+                &theirs.above_helpfulness_threshold,
+            );
             line += &format!(" | helpful {same}/{both}");
             let frac = |v: &[Option<f64>]| {
                 let f: Vec<f64> = v.iter().flatten().copied().collect();

@@ -42,13 +42,10 @@ fn final_statuses_agree_with_the_reference() {
         );
         let ours = read_text_table(&out.path().join("scored_notes.tsv")).unwrap();
         let theirs = read_text_table(&dir.join("reference-output/scored_notes.tsv.gz")).unwrap();
-        let core_status = |t: &bridgenotes_format::table::TextTable| -> HashMap<String, String> {
-            let ids = t.column("noteId").unwrap();
-            ids.zip(t.column("coreRatingStatus").unwrap())
-                .map(|(i, s)| (i.to_string(), s.to_string()))
-                .collect()
-        };
-        let (ours_core, theirs_core) = (core_status(&ours), core_status(&theirs));
+        let (ours_core, theirs_core) = (
+            column_values(&ours, "noteId", "coreRatingStatus"),
+            column_values(&theirs, "noteId", "coreRatingStatus"),
+        );
         let core_same = theirs_core
             .iter()
             .filter(|(id, s)| ours_core.get(*id) == Some(s))
@@ -168,14 +165,10 @@ fn keyed_agreement(
     key: &str,
     column: &str,
 ) -> (usize, usize) {
-    let values = |t: &bridgenotes_format::table::TextTable| -> HashMap<String, String> {
-        t.column(key)
-            .unwrap()
-            .zip(t.column(column).unwrap())
-            .map(|(i, v)| (i.to_string(), v.to_string()))
-            .collect()
-    };
-    let (ours, theirs) = (values(ours), values(theirs));
+    let (ours, theirs) = (
+        column_values(ours, key, column),
+        column_values(theirs, key, column),
+    );
     let mut compared = 0;
     let mut same = 0;
     for (id, theirs_value) in &theirs {
@@ -187,4 +180,17 @@ fn keyed_agreement(
         same += (ours_value == theirs_value) as usize;
     }
     (compared, same)
+}
+
+/// `column` of a table keyed by `key`.
+fn column_values(
+    t: &bridgenotes_format::table::TextTable,
+    key: &str,
+    column: &str,
+) -> HashMap<String, String> {
+    t.column(key)
+        .unwrap()
+        .zip(t.column(column).unwrap())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }

@@ -110,11 +110,12 @@ use EnrollmentState::*;
 
 const API: [EnrollmentState; 3] = [ApiTestUser, ApiEarnedIn, ApiEarnedOut];
 
-/// Notes of one author after their last earn-out, CRH/CRNH first, newest first: the first
-/// [`RECENT_NOTES`] of them give the (CRH, CRNH) counts.
-fn recent_counts(notes: &mut [&NoteSummary], last_earn_out: f64) -> (u32, u32) {
-    let mut recent: Vec<&&NoteSummary> = notes
+/// CRNH notes among the author's recent ones: the first [`RECENT_NOTES`] of their notes
+/// created after their last earn-out, CRH/CRNH notes first, newest first.
+fn recent_crnh(notes: &[&NoteSummary], last_earn_out: f64) -> u32 {
+    let mut recent: Vec<&NoteSummary> = notes
         .iter()
+        .copied()
         .filter(|n| n.created_at_millis as f64 > last_earn_out)
         .collect();
     let decided = |s: NoteStatus| {
@@ -128,12 +129,11 @@ fn recent_counts(notes: &mut [&NoteSummary], last_earn_out: f64) -> (u32, u32) {
             .cmp(&decided(a.status))
             .then(b.note_id.cmp(&a.note_id))
     });
-    let first = &recent[..recent.len().min(RECENT_NOTES)];
-    let count = |s: NoteStatus| first.iter().filter(|n| n.status == s).count() as u32;
-    (
-        count(NoteStatus::CurrentlyRatedHelpful),
-        count(NoteStatus::CurrentlyRatedNotHelpful),
-    )
+    recent
+        .iter()
+        .take(RECENT_NOTES)
+        .filter(|n| n.status == NoteStatus::CurrentlyRatedNotHelpful)
+        .count() as u32
 }
 
 /// A note's two top not-helpful tags (indices in TSV order), when at least two tags reach
@@ -209,7 +209,7 @@ pub fn contributor_states(
                 Some(e) => e.timestamp_of_last_earn_out.unwrap_or(1.0),
                 None => 1.0,
             };
-            let authored = &mut by_author[u];
+            let authored = &by_author[u];
             let contributes = ratings[u].is_some() || author_counts[u].is_some();
             let mut out = ContributorState {
                 timestamp_of_last_earn_out: last_earn_out,
@@ -231,8 +231,7 @@ pub fn contributor_states(
             }
             let totals = ratings[u].unwrap_or_default();
             let impact = totals.rating_impact();
-            let (recent_crh, recent_crnh) = recent_counts(authored, last_earn_out);
-            let _ = recent_crh;
+            let recent_crnh = recent_crnh(authored, last_earn_out);
             let mut held = Held::Name(row.map_or(NewUser, |e| e.state));
             let mut target = row.map_or(RATING_IMPACT_FOR_EARN_IN, |e| {
                 e.successful_rating_needed_to_earn_in
@@ -482,9 +481,9 @@ mod tests {
             note(6, NeedsMoreRatings),
             note(7, NeedsMoreRatings),
         ];
-        let mut refs: Vec<&NoteSummary> = notes.iter().collect();
-        assert_eq!(recent_counts(&mut refs, 0.0), (0, 2));
-        assert_eq!(recent_counts(&mut refs, 102.0), (0, 0));
+        let refs: Vec<&NoteSummary> = notes.iter().collect();
+        assert_eq!(recent_crnh(&refs, 0.0), 2);
+        assert_eq!(recent_crnh(&refs, 102.0), 0);
     }
 
     #[test]

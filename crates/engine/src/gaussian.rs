@@ -44,6 +44,7 @@ use rayon::prelude::*;
 
 use crate::community::ScoringRatings;
 use crate::mf::counting_sort;
+use crate::numeric::pairwise_sum;
 
 /// The 50 viewpoint points of the CRH pass (`c.quantileRange`).
 pub const QUANTILE_RANGE: [f64; 50] = [
@@ -386,7 +387,7 @@ impl Kernel {
                         *w = norm * (-0.5f32 * (z * z)).exp();
                     }
                     if params.normalize {
-                        let sum = pairwise_sum_f32(row);
+                        let sum = pairwise_sum(row);
                         row.iter_mut().for_each(|w| *w /= sum);
                     }
                 });
@@ -423,28 +424,6 @@ impl KahanF32 {
             self.compensation = 0.0;
         }
         self.sum = t;
-    }
-}
-
-/// numpy's pairwise summation of a contiguous float32 row (`np.add.reduce` along it).
-fn pairwise_sum_f32(a: &[f32]) -> f32 {
-    let n = a.len();
-    if n < 8 {
-        a.iter().fold(0.0, |s, &x| s + x)
-    } else if n <= 128 {
-        let mut r = [0f32; 8];
-        r.copy_from_slice(&a[..8]);
-        let whole = n - n % 8;
-        for chunk in a[8..whole].chunks_exact(8) {
-            r.iter_mut().zip(chunk).for_each(|(r, &x)| *r += x);
-        }
-        let mut sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        a[whole..].iter().for_each(|&x| sum += x);
-        sum
-    } else {
-        let half = n / 2;
-        let half = half - half % 8;
-        pairwise_sum_f32(&a[..half]) + pairwise_sum_f32(&a[half..])
     }
 }
 
@@ -566,7 +545,7 @@ fn score_pass(params: &GaussianParams, kernel: &Kernel, entries: &[Entry]) -> Pa
         })
         .collect();
     // The mean of no points, or of a NaN, scores 0 (the reference maps a NaN mean log to −∞).
-    let mean_log = pairwise_sum_f32(&logs) / p as f32;
+    let mean_log = pairwise_sum(&logs) / p as f32;
     let score = if mean_log.is_nan() {
         0.0
     } else {
@@ -918,7 +897,7 @@ mod tests {
         let a: Vec<f32> = (0..50)
             .map(|i| if i % 7 == 0 { 1e7 } else { i as f32 * 0.37 })
             .collect();
-        assert_eq!(pairwise_sum_f32(&a), 80000384.0);
+        assert_eq!(pairwise_sum(&a), 80000384.0);
         // pandas' compensated groupby sum keeps the small terms.
         let mut k = KahanF32::default();
         [16777216.0, 1.0, 1.0, 1.0, 1.0]

@@ -1,14 +1,18 @@
 //! Arithmetic with numpy's and pandas' exact semantics (quantile interpolation, pairwise and
 //! compensated sums), so that values computed here round the way the reference's do.
 
-/// numpy's pairwise summation of a contiguous float64 array (`np.add.reduce`).
-pub(crate) fn pairwise_sum(a: &[f64]) -> f64 {
+/// numpy's pairwise summation of a contiguous float array (`np.add.reduce`), for float64 and
+/// float32 alike: blocks of 128 summed in eight interleaved partial sums, halves beyond.
+pub(crate) fn pairwise_sum<T>(a: &[T]) -> T
+where
+    T: Copy + Default + std::ops::Add<Output = T> + std::ops::AddAssign,
+{
     const BLOCK: usize = 128;
     let n = a.len();
     if n < 8 {
-        a.iter().fold(0.0, |s, &x| s + x)
+        a.iter().fold(T::default(), |s, &x| s + x)
     } else if n <= BLOCK {
-        let mut r = [0.0; 8];
+        let mut r = [T::default(); 8];
         r.copy_from_slice(&a[..8]);
         let whole = n - n % 8;
         for chunk in a[8..whole].chunks_exact(8) {

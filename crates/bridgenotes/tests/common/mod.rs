@@ -101,3 +101,15 @@ pub fn agreement(ours: &[Option<f64>], theirs: &[Option<f64>]) -> Agreement {
         max_diff,
     }
 }
+
+/// Flags set on both sides, and how many of them agree (e.g. `aboveHelpfulnessThreshold`).
+pub fn flag_agreement(ours: &[Option<bool>], theirs: &[Option<bool>]) -> (usize, usize) {
+    let (mut both, mut same) = (0, 0);
+    for (a, b) in ours.iter().zip(theirs) {
+        if let (Some(a), Some(b)) = (a, b) {
+            both += 1;
+            same += (a == b) as usize;
+        }
+    }
+    (same, both)
+}

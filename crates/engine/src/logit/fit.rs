@@ -61,7 +61,7 @@ impl LogitFactors {
         }
     }
 
-    fn check_shape(&self, data: &LogitData) {
+    pub(crate) fn check_shape(&self, data: &LogitData) {
         assert_eq!(
             self.note_intercept.len(),
             data.notes(),
@@ -114,16 +114,16 @@ const MIN_LEN: usize = 256;
 const DEPTH: usize = 5;
 
 /// Penalty multipliers after scaling the loss by the number of ratings N.
-pub(super) struct Penalties {
-    pub(super) note_intercept: f64,
-    pub(super) note_factor: f64,
-    pub(super) rater_intercept: f64,
-    pub(super) rater_factor: f64,
-    pub(super) rater_reputation: f64,
-    pub(super) global: f64,
+pub(crate) struct Penalties {
+    pub(crate) note_intercept: f64,
+    pub(crate) note_factor: f64,
+    pub(crate) rater_intercept: f64,
+    pub(crate) rater_factor: f64,
+    pub(crate) rater_reputation: f64,
+    pub(crate) global: f64,
 }
 
-fn penalties(data: &LogitData, params: &ValidLogitParams) -> Penalties {
+pub(crate) fn penalties(data: &LogitData, params: &ValidLogitParams) -> Penalties {
     let p = params.get();
     let n = data.len() as f64;
     let rows = |ratio: Option<f64>, count: usize| match ratio {
@@ -168,7 +168,7 @@ pub(super) fn bce_value(s: f64, y: f64, e: f64) -> f64 {
 }
 
 /// Sums `per_note` over note rows in fixed chunks, then the chunks in order.
-pub(super) fn reduce<const K: usize>(
+pub(crate) fn reduce<const K: usize>(
     data: &LogitData,
     per_note: impl Fn(usize) -> [f64; K] + Sync + Send,
 ) -> [f64; K] {
@@ -328,7 +328,7 @@ fn extrapolate(
 }
 
 /// Largest absolute difference between two parameter sets of the same shape.
-fn largest_change(a: &LogitFactors, b: &LogitFactors) -> f64 {
+pub(crate) fn largest_change(a: &LogitFactors, b: &LogitFactors) -> f64 {
     let diff = |x: &[f64], y: &[f64]| {
         x.iter()
             .zip(y)

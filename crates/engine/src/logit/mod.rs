@@ -30,6 +30,7 @@ mod symmetry;
 
 pub use data::{LogitData, Run};
 pub use fit::{LogitFactors, LogitLoss, LogitReport, fit_logit, logit_gradient, logit_loss};
+pub(crate) use fit::{Penalties, largest_change, penalties, reduce};
 pub use params::{LogitParams, LogitParamsError, Trainable, ValidLogitParams};
 
 #[cfg(test)]

@@ -16,41 +16,13 @@
 
 use rayon::prelude::*;
 
-use crate::logit::{LogitData, LogitFactors, LogitLoss, LogitReport, Trainable, ValidLogitParams};
+use crate::logit::{
+    LogitData, LogitFactors, LogitLoss, LogitReport, Penalties, Trainable, ValidLogitParams,
+    largest_change, penalties, reduce,
+};
 
-/// Notes per chunk in reductions: fixed, so sums do not depend on threads.
-const CHUNK: usize = 1024;
 /// Smallest run of blocks handed to one worker.
 const MIN_LEN: usize = 256;
-
-/// Penalty multipliers after scaling the loss by the number of ratings N.
-struct Penalties {
-    note_intercept: f64,
-    note_factor: f64,
-    rater_intercept: f64,
-    rater_factor: f64,
-    rater_reputation: f64,
-    global: f64,
-}
-
-fn penalties(data: &LogitData, params: &ValidLogitParams) -> Penalties {
-    let p = params.get();
-    let n = data.len() as f64;
-    let rows = |ratio: Option<f64>, count: usize| match ratio {
-        Some(r) => n / r,
-        None => count.max(1) as f64,
-    };
-    let note_rows = rows(p.note_loss_ratio, data.notes());
-    let rater_rows = rows(p.rater_loss_ratio, data.raters());
-    Penalties {
-        note_intercept: p.note_intercept_lambda * n / note_rows,
-        note_factor: p.note_factor_lambda * n / note_rows,
-        rater_intercept: p.rater_intercept_lambda * n / rater_rows,
-        rater_factor: p.rater_factor_lambda * n / rater_rows,
-        rater_reputation: p.rater_reputation_lambda * n / rater_rows,
-        global: p.global_intercept_lambda * n,
-    }
-}
 
 /// The normal equations `A θ = b` of one block: `A = Σ w x xᵀ + diag(p)`, `b = Σ w x r`.
 struct Normal<const D: usize> {
@@ -136,33 +108,6 @@ fn gauss<const D: usize>(mut a: [[f64; D]; D], mut b: [f64; D]) -> Option<[f64; 
     x.iter().all(|v| v.is_finite()).then_some(x)
 }
 
-/// Sums `per_note` over note rows in fixed chunks, then the chunks in order.
-fn reduce<const K: usize>(
-    data: &LogitData,
-    per_note: impl Fn(usize) -> [f64; K] + Sync + Send,
-) -> [f64; K] {
-    let partials: Vec<[f64; K]> = (0..data.notes())
-        .into_par_iter()
-        .chunks(CHUNK)
-        .map(|notes| {
-            let mut acc = [0.0; K];
-            for n in notes {
-                let v = per_note(n);
-                for j in 0..K {
-                    acc[j] += v[j];
-                }
-            }
-            acc
-        })
-        .collect();
-    partials.iter().fold([0.0; K], |mut acc, v| {
-        for j in 0..K {
-            acc[j] += v[j];
-        }
-        acc
-    })
-}
-
 /// The prediction less μ.
 #[inline]
 fn without_global(f: &LogitFactors, n: usize, u: usize) -> f64 {
@@ -246,7 +191,7 @@ fn update_global(data: &LogitData, f: &mut LogitFactors, pen: &Penalties) {
 /// # Panics
 /// If `f` does not have one entry per row of `data`.
 pub fn squared_loss(data: &LogitData, params: &ValidLogitParams, f: &LogitFactors) -> LogitLoss {
-    check_shape(data, f);
+    f.check_shape(data);
     let n = data.len() as f64;
     if n == 0.0 {
         return LogitLoss {
@@ -286,7 +231,7 @@ pub fn squared_gradient(
     params: &ValidLogitParams,
     f: &LogitFactors,
 ) -> LogitFactors {
-    check_shape(data, f);
+    f.check_shape(data);
     let mut g = LogitFactors::new(data.notes(), data.raters());
     g.rater_reputation.iter_mut().for_each(|x| *x = 0.0);
     let n = data.len() as f64;
@@ -327,22 +272,6 @@ pub fn squared_gradient(
     );
     g.global_intercept += 2.0 * pen.global * f.global_intercept / n;
     g
-}
-
-fn check_shape(data: &LogitData, f: &LogitFactors) {
-    assert_eq!(f.note_intercept.len(), data.notes(), "one i_n per note row");
-    assert_eq!(f.note_factor.len(), data.notes(), "one f_n per note row");
-    assert_eq!(
-        f.rater_intercept.len(),
-        data.raters(),
-        "one i_u per rater row"
-    );
-    assert_eq!(f.rater_factor.len(), data.raters(), "one f_u per rater row");
-    assert_eq!(
-        f.rater_reputation.len(),
-        data.raters(),
-        "one ρ_u per rater row"
-    );
 }
 
 /// Moves along the model's exact symmetries to the point of least penalty: the predictions
@@ -444,21 +373,6 @@ fn extrapolate(
     }
 }
 
-/// Largest absolute difference between two parameter sets of the same shape.
-fn largest_change(a: &LogitFactors, b: &LogitFactors) -> f64 {
-    let diff = |x: &[f64], y: &[f64]| {
-        x.iter()
-            .zip(y)
-            .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()))
-    };
-    diff(&a.note_intercept, &b.note_intercept)
-        .max(diff(&a.note_factor, &b.note_factor))
-        .max(diff(&a.rater_intercept, &b.rater_intercept))
-        .max(diff(&a.rater_factor, &b.rater_factor))
-        .max(diff(&a.rater_reputation, &b.rater_reputation))
-        .max((a.global_intercept - b.global_intercept).abs())
-}
-
 /// Fits the model to `data` from `init` under squared error, changing only the `trainable`
 /// blocks, until no parameter moves by more than the tolerance in a pass.
 ///
@@ -477,7 +391,7 @@ pub fn fit_squared(
     init: LogitFactors,
     trainable: Trainable,
 ) -> (LogitFactors, LogitReport) {
-    check_shape(data, &init);
+    init.check_shape(data);
     let p = params.get();
     let pen = penalties(data, params);
     let mut f = init;

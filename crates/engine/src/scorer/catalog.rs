@@ -256,11 +256,7 @@ impl ScorerConfig {
             topic_confidence_ratings: Some(4),
             ..Self::base(ScorerKind::Topic(topic), spec)
         }
-        .with_rules(|r| {
-            r.firm_reject_intercept = None;
-            r.min_minority_net_helpful = None;
-            r.min_minority_net_helpful_ratio = None;
-        });
+        .with_rules(without_reject_or_minority);
         config.prescore.use_reputation = false;
         config.prescore.stable_init_group = None;
         if topic == Topic::InDimensionTwo {
@@ -308,6 +304,11 @@ fn gaussian_rules(r: &mut RuleParams) {
     r.factor_threshold = 1.0;
     r.crh_no_high_volume = Some(0.45);
     r.crh_no_correlated = Some(0.45);
+    without_reject_or_minority(r);
+}
+
+/// No firm-reject rule and no minority-rater rules (topic and Gaussian scorers).
+fn without_reject_or_minority(r: &mut RuleParams) {
     r.firm_reject_intercept = None;
     r.min_minority_net_helpful = None;
     r.min_minority_net_helpful_ratio = None;
@@ -356,9 +357,7 @@ impl ScorerConfig {
             .with_rules(|r| {
                 r.crh_intercept = 0.25;
                 r.crnh_ucb_intercept = -0.5;
-                r.firm_reject_intercept = None;
-                r.min_minority_net_helpful = None;
-                r.min_minority_net_helpful_ratio = None;
+                without_reject_or_minority(r);
             });
         config.prescore.stable_init_group = None;
         config
@@ -379,9 +378,7 @@ impl ScorerConfig {
         )
         .with_rules(|r| {
             r.crnh_ucb_intercept = -0.5;
-            r.firm_reject_intercept = None;
-            r.min_minority_net_helpful = None;
-            r.min_minority_net_helpful_ratio = None;
+            without_reject_or_minority(r);
         });
         if let Some(g) = config.gaussian.as_mut() {
             g.crh.bandwidth = 0.05;

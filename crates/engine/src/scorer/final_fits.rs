@@ -200,6 +200,18 @@ fn frozen_fit(
     Ok((out, bounds))
 }
 
+/// The main final fit alone (no subsets, no pseudo-raters), for scorers that need only its
+/// note factors.
+pub fn main_fit(
+    community: &Community,
+    ratings: &[u32],
+    pre: &ScorerPrescoring,
+    options: &FinalFitOptions,
+) -> Result<NoteFit, MfParamsError> {
+    let ratio = pre.meta.ratings_per_note();
+    Ok(frozen_fit(community, ratings, pre, options, ratio, false)?.0)
+}
+
 /// Runs the final fits of one scorer over its `ratings` (indices into the community's
 /// ratings, in the community's order).
 pub fn final_fits(

@@ -9,7 +9,7 @@ use crate::gaussian::{GaussianRatings, gaussian_scores_with};
 use crate::topic::Topic;
 
 use super::catalog::ScorerConfig;
-use super::final_fits::{FinalFitOptions, FinalFits, NoteFit, final_fits, fit_ratings};
+use super::final_fits::{FinalFitOptions, FinalFits, NoteFit, fit_ratings, main_fit};
 use super::prescore::{PrescoreError, Prescored};
 use super::run::{ScorerRun, finish};
 use super::select;
@@ -81,7 +81,7 @@ pub fn run_gaussian(
 
     // Note factors from a refit with the prescoring raters frozen (default hyperparameters);
     // the kernel's own factor where the refit has none.
-    let refit = final_fits(
+    let refit = main_fit(
         final_view,
         &selection.ratings,
         pre,
@@ -94,7 +94,7 @@ pub fn run_gaussian(
     let factor = (0..notes)
         .map(|n| {
             intercept[n].and(
-                refit.main.factor[n]
+                refit.factor[n]
                     .or(gaussian_factor[n])
                     .map(|f| f as f32 as f64),
             )

@@ -184,15 +184,13 @@ pub(super) fn finish(
         .collect();
 
     // The user table: final-fit raters and the prescoring rater rows.
-    let enrolled_in_groups = |u: usize| match (&config.kind, &config.spec.groups) {
-        (ScorerKind::Group(_) | ScorerKind::MultiGroup(_), Some(groups)) => final_view.participants
-            [u]
-            .enrollment
-            .as_ref()
-            .and_then(|e| e.modeling_group)
-            .is_some_and(|g| g.fract() == 0.0 && g >= 0.0 && groups.contains(&(g as u32))),
-        _ => true,
-    };
+    // Group models keep only raters enrolled in their groups (their specs count no
+    // unassigned rater as in-group).
+    let grouped = matches!(
+        config.kind,
+        ScorerKind::Group(_) | ScorerKind::MultiGroup(_)
+    );
+    let enrolled_in_groups = |u: usize| !grouped || config.spec.in_group(final_view, u);
     let user_rows: Vec<bool> = (0..participants)
         .map(|u| {
             (fits.main.raters[u]
