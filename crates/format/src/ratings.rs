@@ -4,8 +4,8 @@
 //! reads blocks of whole lines, splits each block into chunks at line ends, parses the
 //! chunks in parallel (each interning its note and rater ids locally) and merges them in
 //! chunk order, so the result does not depend on the thread count. Ratings carry no free
-//! text except the rare `suggestion`; a block holding a quote character falls back to the
-//! quoting-aware `csv` reader for the rest of the file.
+//! text except the rare `suggestion`; a block holding a quote character or a bare carriage
+//! return falls back to the quoting-aware `csv` reader for the rest of the file.
 
 use std::io::Read;
 use std::path::Path;
@@ -92,7 +92,7 @@ pub(crate) const SPECS: [ColumnSpec; 35] = {
     specs
 };
 
-/// Bytes read per block; each block is parsed in parallel chunks of [`CHUNK`] bytes.
+/// Bytes read per block; each block is parsed in parallel chunks of about [`CHUNK`] bytes.
 const BLOCK: usize = 32 << 20;
 const CHUNK: usize = 8 << 20;
 
@@ -415,13 +415,22 @@ fn split_fields<'a>(line: &'a [u8], fields: &mut Vec<&'a [u8]>) {
     fields.push(&line[start..]);
 }
 
-/// Splits `block` (whole lines) at line ends into pieces of about [`CHUNK`] bytes.
-fn split_chunks(block: &[u8]) -> Vec<&[u8]> {
-    let mut chunks = Vec::with_capacity(block.len() / CHUNK + 1);
+/// Whether `bytes` (whole lines) hold a quote or a bare carriage return (one not followed by
+/// a line feed, which the `csv` reader, like pandas, takes as a line end): text that only
+/// the `csv` reader reads right.
+fn needs_csv_reader(bytes: &[u8]) -> bool {
+    memchr::memchr(b'"', bytes).is_some()
+        || memchr::memchr_iter(b'\r', bytes)
+            .any(|at| at + 1 < bytes.len() && bytes[at + 1] != b'\n')
+}
+
+/// Splits `block` (whole lines) at line ends into pieces of about `size` bytes.
+fn split_chunks(block: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut chunks = Vec::with_capacity(block.len() / size + 1);
     let mut rest = block;
-    while rest.len() > CHUNK {
-        let end = match memchr::memchr(b'\n', &rest[CHUNK..]) {
-            Some(at) => CHUNK + at + 1,
+    while rest.len() > size {
+        let end = match memchr::memchr(b'\n', &rest[size..]) {
+            Some(at) => size + at + 1,
             None => rest.len(),
         };
         chunks.push(&rest[..end]);
@@ -457,7 +466,8 @@ pub fn read_ratings_with_progress(
         RatingsBuilder::default()
     };
     for file in crate::source::input_files(path)? {
-        read_file(&file, options, progress, &mut builder)?;
+        let mut input = crate::source::Prefetch::new(crate::source::open(&file)?);
+        read_file(&mut input, &file, options, progress, &mut builder, BLOCK, CHUNK)?;
     }
     Ok(builder.finish())
 }
@@ -467,23 +477,51 @@ pub fn read_ratings(path: &Path, options: &ReadOptions) -> Result<Ratings> {
     read_ratings_with_progress(path, options, &|_| {})
 }
 
+/// Reads one ratings file from `input` (plain or gzipped bytes); `path` names it in errors.
+pub fn read_ratings_from(input: impl Read + Send, path: &Path, options: &ReadOptions) -> Result<Ratings> {
+    read_ratings_from_in_blocks(input, path, options, BLOCK, CHUNK)
+}
+
+/// [`read_ratings_from`] with blocks of `block` bytes parsed in chunks of `chunk` bytes (both
+/// at least 1), so that tests and fuzzing can cross block and chunk boundaries with small
+/// inputs. The result never depends on the sizes.
+#[doc(hidden)]
+pub fn read_ratings_from_in_blocks(
+    input: impl Read + Send,
+    path: &Path,
+    options: &ReadOptions,
+    block: usize,
+    chunk: usize,
+) -> Result<Ratings> {
+    let mut builder = if options.keep_unused_columns {
+        RatingsBuilder::keeping_unused_columns()
+    } else {
+        RatingsBuilder::default()
+    };
+    let mut input = crate::source::decompressing(input).map_err(|e| FormatError::io(path, e))?;
+    read_file(&mut input, path, options, &|_| {}, &mut builder, block.max(1), chunk.max(1))?;
+    Ok(builder.finish())
+}
+
 fn read_file(
+    input: &mut dyn Read,
     path: &Path,
     options: &ReadOptions,
     progress: &(dyn Fn(u64) + Sync),
     builder: &mut RatingsBuilder,
+    block: usize,
+    chunk: usize,
 ) -> Result<()> {
     let io = |e| FormatError::io(path, e);
-    let mut input = crate::source::Prefetch::new(crate::source::open(path)?);
-    let mut buf = Vec::with_capacity(BLOCK + CHUNK);
-    let mut eof = fill(&mut input, &mut buf, BLOCK).map_err(io)?;
+    let mut buf = Vec::with_capacity(block + chunk);
+    let mut eof = fill(input, &mut buf, block).map_err(io)?;
     if buf.is_empty() {
         return Err(FormatError::Empty {
             path: path.to_path_buf(),
         });
     }
     // The header: the first line.
-    let mut target = BLOCK;
+    let mut target = block;
     let header_end = loop {
         if let Some(at) = memchr::memchr(b'\n', &buf) {
             break at;
@@ -492,7 +530,7 @@ fn read_file(
             break buf.len();
         }
         target *= 2;
-        eof = fill(&mut input, &mut buf, target).map_err(io)?;
+        eof = fill(input, &mut buf, target).map_err(io)?;
     };
     let first_line = buf[..header_end]
         .strip_suffix(b"\r")
@@ -516,17 +554,17 @@ fn read_file(
             None if eof => buf.len(),
             None => {
                 // A line longer than the buffer: read more.
-                target = (buf.len() * 2).max(BLOCK);
-                eof = fill(&mut input, &mut buf, target).map_err(io)?;
+                target = (buf.len() * 2).max(block);
+                eof = fill(input, &mut buf, target).map_err(io)?;
                 continue;
             }
         };
-        let block = &buf[start..end];
-        if memchr::memchr(b'"', block).is_some() {
+        let bytes = &buf[start..end];
+        if needs_csv_reader(bytes) {
             let rest = std::io::Cursor::new(buf[start..].to_vec()).chain(input);
             return read_quoted(path, &layout, rest, line, options, progress, builder);
         }
-        let chunks = split_chunks(block);
+        let chunks = split_chunks(bytes, chunk);
         let mut first_lines = Vec::with_capacity(chunks.len());
         for chunk in &chunks {
             first_lines.push(line);
@@ -546,8 +584,8 @@ fn read_file(
         buf.drain(..end);
         start = 0;
         if !eof {
-            let target = BLOCK.max(buf.len() + CHUNK);
-            eof = fill(&mut input, &mut buf, target).map_err(io)?;
+            let target = block.max(buf.len() + chunk);
+            eof = fill(input, &mut buf, target).map_err(io)?;
         }
     }
 }
@@ -680,4 +718,61 @@ pub fn write_ratings(path: &Path, ratings: &Ratings) -> Result<()> {
     write_lines(path, &header(), 0..ratings.len(), |out, i| {
         push_rating_line(out, &ratings.row(i))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rating line in the public column order (32 empty cells after the first three).
+    fn line(note: &str, rater: &str) -> String {
+        format!("{note}\t{rater}\t1000{}\n", "\t".repeat(32))
+    }
+
+    fn read_in_blocks(text: &[u8], block: usize, chunk: usize) -> Result<Ratings> {
+        read_ratings_from_in_blocks(
+            text,
+            Path::new("ratings.tsv"),
+            &ReadOptions::default(),
+            block,
+            chunk,
+        )
+    }
+
+    #[test]
+    fn block_and_chunk_sizes_never_change_the_result() {
+        let mut text = header();
+        for i in 0..40 {
+            text += &line(&(i % 7).to_string(), &format!("r{}", i % 5));
+        }
+        text += "\r\n";
+        text += &line("3", "quote\"d");
+        text += &line("8", "r1");
+        let whole = read_in_blocks(text.as_bytes(), BLOCK, CHUNK).unwrap();
+        assert_eq!(whole.len(), 42);
+        for (block, chunk) in [(1, 1), (7, 3), (64, 16), (200, 1)] {
+            assert_eq!(read_in_blocks(text.as_bytes(), block, chunk).unwrap(), whole);
+        }
+    }
+
+    #[test]
+    fn a_bare_carriage_return_ends_a_line_wherever_the_file_has_quotes() {
+        // The fast path kept a carriage return not followed by a line feed inside the
+        // field, while the `csv` reader (taken for a block with a quote, and like pandas)
+        // ends the line there: whether a quote appeared later in the same block changed
+        // how earlier lines were read.
+        let text = format!("{}1\tab\r{}", header(), line("2", "c"));
+        let plain = read_in_blocks(text.as_bytes(), BLOCK, CHUNK);
+        let quoted = format!("{text}{}", line("3", "d\""));
+        let with_quote = read_in_blocks(quoted.as_bytes(), BLOCK, CHUNK);
+        let small = read_in_blocks(quoted.as_bytes(), 1, 1);
+        assert_eq!(
+            plain.map_err(|e| e.to_string()),
+            Err("ratings.tsv:2: expected 35 tab-separated fields as in the header, found 2".into())
+        );
+        assert_eq!(
+            with_quote.map_err(|e| e.to_string()),
+            small.map_err(|e| e.to_string())
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Matching header names to known columns, and typed access to the cells of a row with
 //! errors that name file, line and column.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -275,14 +276,15 @@ pub(crate) fn parse_i64(raw: &[u8]) -> Option<i64> {
 }
 
 /// Reads every row of a (possibly quoted) TSV file with the `csv` crate, calling `each` with
-/// the row. For files with free text (notes); ratings have a faster reader.
+/// the row. For files with free text (notes); ratings have a faster reader. `input` holds
+/// the file's bytes (already decompressed); `path` names it in errors.
 pub(crate) fn for_each_row(
+    input: impl Read,
     path: &Path,
     options: &ReadOptions,
     specs: &[ColumnSpec],
     mut each: impl FnMut(&Row<'_, '_>) -> Result<()>,
 ) -> Result<()> {
-    let input = crate::source::open(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b'\t')
         .has_headers(false)
