@@ -166,7 +166,7 @@ impl<'a> Row<'_, 'a> {
             column: position + 1,
             name: self.layout.names[position].clone(),
             problem: problem.to_string(),
-            value: String::from_utf8_lossy(self.fields[position]).into_owned(),
+            value: shown_value(self.fields[position]),
         }
     }
 
@@ -246,6 +246,27 @@ impl<'a> Row<'_, 'a> {
         self.opt_enum(column)?
             .ok_or_else(|| self.error(column, "missing required value"))
     }
+}
+
+/// Longest cell text an error message repeats in full (in bytes).
+const SHOWN_VALUE_BYTES: usize = 200;
+
+/// A cell's text for an error message: lossy UTF-8, and cut after [`SHOWN_VALUE_BYTES`] with
+/// a note of the full length, so that a megabyte-long cell makes a readable error.
+fn shown_value(raw: &[u8]) -> String {
+    if raw.len() <= SHOWN_VALUE_BYTES {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
+    let mut end = SHOWN_VALUE_BYTES;
+    // Cut at a character boundary where the text is UTF-8 (at most 3 bytes back).
+    while end > SHOWN_VALUE_BYTES - 3 && end < raw.len() && raw[end] & 0xC0 == 0x80 {
+        end -= 1;
+    }
+    format!(
+        "{}… ({} bytes in all)",
+        String::from_utf8_lossy(&raw[..end]),
+        raw.len()
+    )
 }
 
 /// Parses a decimal integer (optional leading `-`) without allocating.
@@ -366,6 +387,17 @@ fn csv_error(path: &Path, error: csv::Error) -> FormatError {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn long_cells_are_cut_in_error_messages() {
+        assert_eq!(shown_value(b"12x4"), "12x4");
+        let long = "é".repeat(1 << 20);
+        let shown = shown_value(long.as_bytes());
+        assert!(shown.starts_with(&"é".repeat(100)), "{shown}");
+        assert!(shown.ends_with("… (2097152 bytes in all)"), "{shown}");
+        assert!(shown.len() < 300);
+        assert!(!shown.contains('\u{FFFD}'), "cut inside a character: {shown}");
+    }
 
     proptest! {
         #[test]
