@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use bridgenotes_format::ReadOptions;
+use bridgenotes_format::{FormatError, ReadOptions};
 use bridgenotes_format::ratings::{
     header, push_rating_line, read_ratings_from, read_ratings_from_in_blocks,
 };
@@ -24,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
             let small = read_ratings_from_in_blocks(data, path, &options, block, chunk);
             match (&whole, &small) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "blocks of {block}, chunks of {chunk}"),
+                // A damaged gzip stream fails where the reader reaches the damage, which
+                // may be before or after the first bad line, depending on the block size.
+                (Err(FormatError::Io { .. }), Err(_)) | (Err(_), Err(FormatError::Io { .. })) => {}
                 (Err(a), Err(b)) => assert_eq!(
                     a.to_string(),
                     b.to_string(),

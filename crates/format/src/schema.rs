@@ -310,7 +310,7 @@ pub(crate) fn for_each_row(
         .delimiter(b'\t')
         .has_headers(false)
         .flexible(true)
-        .buffer_capacity(1 << 20)
+        .buffer_capacity(1 << 16)
         .from_reader(input);
     let mut record = csv::ByteRecord::new();
     let mut layout: Option<Layout> = None;

@@ -34,7 +34,7 @@ pub fn decompressing<'a>(mut input: impl Read + Send + 'a) -> std::io::Result<Bo
     let chained = head.chain(input);
     if got == 2 && magic == [0x1f, 0x8b] {
         Ok(Box::new(flate2::read::MultiGzDecoder::new(
-            BufReader::with_capacity(1 << 20, chained),
+            BufReader::with_capacity(1 << 16, chained),
         )))
     } else {
         Ok(Box::new(chained))
