@@ -44,7 +44,11 @@ fn warn_about_inputs(inputs: &crate::load::Inputs, now_millis: i64) {
         .iter()
         .map(|id| !known.contains(id))
         .collect();
-    let unknown_ratings = ratings.note.iter().filter(|&&k| unknown[k as usize]).count();
+    let unknown_ratings = ratings
+        .note
+        .iter()
+        .filter(|&&k| unknown[k as usize])
+        .count();
     if unknown_ratings > 0 {
         let unknown_notes = ratings
             .note

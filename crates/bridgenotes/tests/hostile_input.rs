@@ -115,7 +115,11 @@ impl Case {
     fn fails(&self, expected: &[&str]) -> String {
         let output = self.score();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert_eq!(output.status.code(), Some(1), "not a clean failure:\n{stderr}");
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "not a clean failure:\n{stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
         for e in expected {
             assert!(stderr.contains(e), "expected {e:?} in:\n{stderr}");
@@ -194,7 +198,9 @@ fn a_plain_file_cut_mid_row_names_the_line() {
     let lines = ratings.lines().count();
     let cut = ratings.trim_end().len() - 40; // inside the last row, before its tag columns
     case.write(RATINGS, &ratings.as_bytes()[..cut]);
-    case.fails(&[&format!("{RATINGS}:{lines}: expected 35 tab-separated fields")]);
+    case.fails(&[&format!(
+        "{RATINGS}:{lines}: expected 35 tab-separated fields"
+    )]);
 
     let case = Case::new();
     let notes = case.text(NOTES);
@@ -202,7 +208,9 @@ fn a_plain_file_cut_mid_row_names_the_line() {
     let last = notes.lines().last().unwrap();
     let cut = notes.len() - 1 - last.len() + last.find('\t').unwrap() + 3;
     case.write(NOTES, &notes.as_bytes()[..cut]);
-    case.fails(&[&format!("{NOTES}:{lines}: expected 24 tab-separated fields")]);
+    case.fails(&[&format!(
+        "{NOTES}:{lines}: expected 24 tab-separated fields"
+    )]);
 }
 
 #[test]
@@ -258,7 +266,9 @@ fn ratings_of_unknown_notes_are_dropped_and_counted() {
     }
     let warnings = case.scores();
     assert!(
-        warnings.contains("dropped 3 rating(s) of 2 note(s) in neither the notes file nor the note status history"),
+        warnings.contains(
+            "dropped 3 rating(s) of 2 note(s) in neither the notes file nor the note status history"
+        ),
         "{warnings}"
     );
     let scored = std::fs::read_to_string(case.out().join("scored_notes.tsv")).unwrap();
@@ -368,14 +378,19 @@ fn latin1_bytes_in_a_text_field_name_line_and_column() {
     let mut bytes = case.read(NOTES);
     // The summary (column 22) of the first note: "café" in Latin-1.
     let header_end = bytes.iter().position(|&b| b == b'\n').unwrap();
-    let line_end = header_end + 1 + bytes[header_end + 1..].iter().position(|&b| b == b'\n').unwrap();
-    let last_tabs: Vec<usize> = (header_end..line_end).filter(|&i| bytes[i] == b'\t').collect();
+    let line_end = header_end
+        + 1
+        + bytes[header_end + 1..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap();
+    let last_tabs: Vec<usize> = (header_end..line_end)
+        .filter(|&i| bytes[i] == b'\t')
+        .collect();
     let summary_end = last_tabs[last_tabs.len() - 2];
     bytes.splice(summary_end..summary_end, *b" caf\xE9");
     case.write(NOTES, &bytes);
-    case.fails(&[&format!(
-        "{NOTES}:2: column 22 (summary): invalid UTF-8"
-    )]);
+    case.fails(&[&format!("{NOTES}:2: column 22 (summary): invalid UTF-8")]);
 
     let case = Case::new();
     let mut bytes = case.read(RATINGS);
@@ -393,7 +408,9 @@ fn empty_files_are_errors_naming_them() {
     for name in [NOTES, RATINGS, HISTORY, ENROLLMENT] {
         let case = Case::new();
         case.write(name, b"");
-        case.fails(&[&format!("{name}: the file is empty (expected a header line)")]);
+        case.fails(&[&format!(
+            "{name}: the file is empty (expected a header line)"
+        )]);
     }
 }
 

@@ -345,7 +345,13 @@ mod tests {
         let file = cache_file(&cache, &key);
         std::fs::write(&file, header(&key, 1 << 40, 1 << 40, 1 << 40)).unwrap();
         let ratings = read_ratings_cached(&input, &options, &cache, &|_| {}).unwrap();
-        assert_eq!(ratings, crate::ratings::read_ratings(&input, &options).unwrap());
-        assert_eq!(decode(&std::fs::read(&file).unwrap()[..], &key).unwrap(), Some(ratings));
+        assert_eq!(
+            ratings,
+            crate::ratings::read_ratings(&input, &options).unwrap()
+        );
+        assert_eq!(
+            decode(&std::fs::read(&file).unwrap()[..], &key).unwrap(),
+            Some(ratings)
+        );
     }
 }

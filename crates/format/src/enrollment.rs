@@ -46,7 +46,11 @@ pub fn read_enrollment(path: &Path, options: &ReadOptions) -> Result<Vec<Enrollm
 }
 
 /// Reads a user enrollment file from `input` (plain or gzipped bytes); `path` names it in errors.
-pub fn read_enrollment_from(input: impl Read + Send, path: &Path, options: &ReadOptions) -> Result<Vec<Enrollment>> {
+pub fn read_enrollment_from(
+    input: impl Read + Send,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<Vec<Enrollment>> {
     let input = crate::source::decompressing(input).map_err(|e| FormatError::io(path, e))?;
     let mut rows = Vec::new();
     for_each_row(input, path, options, &SPECS, |row| {

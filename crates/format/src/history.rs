@@ -77,7 +77,11 @@ pub fn read_status_history(path: &Path, options: &ReadOptions) -> Result<Vec<Sta
 }
 
 /// Reads a note status history file from `input` (plain or gzipped bytes); `path` names it in errors.
-pub fn read_status_history_from(input: impl Read + Send, path: &Path, options: &ReadOptions) -> Result<Vec<StatusHistoryRow>> {
+pub fn read_status_history_from(
+    input: impl Read + Send,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<Vec<StatusHistoryRow>> {
     let input = crate::source::decompressing(input).map_err(|e| FormatError::io(path, e))?;
     let mut rows = Vec::new();
     for_each_row(input, path, options, &SPECS, |row| {

@@ -28,7 +28,8 @@
 //! | ratings of notes in neither the notes file nor the status history | dropped, with a warning counting ratings and notes | dropped (logged) |
 //! | notes or ratings created after the scoring time | scored as they are, with a warning counting them | scored as they are |
 //! | a 10 MB line | read like any other line; an error shows at most the first 200 bytes of a cell | read |
-//! | CRLF line ends | read like LF line ends (a carriage return not followed by a line feed ends a line, as in pandas) | same |
+//! | CRLF line ends | read like LF line ends; errors name the right line | same |
+//! | a carriage return not followed by a line feed | part of its cell | ends the line |
 //! | UTF-8 byte order mark | ignored at the start of the header | no effect: the header line is skipped and columns are taken by position |
 //! | invalid UTF-8 (Latin-1 bytes) in any cell | error naming file, line and column (`invalid UTF-8`) | `UnicodeDecodeError` for the whole file |
 //! | empty file | error naming the file (`the file is empty`) | error (`Expected N columns`) |

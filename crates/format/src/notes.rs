@@ -95,7 +95,11 @@ pub fn read_notes(path: &Path, options: &ReadOptions) -> Result<Vec<Note>> {
 }
 
 /// Reads a notes file from `input` (plain or gzipped bytes); `path` names it in errors.
-pub fn read_notes_from(input: impl Read + Send, path: &Path, options: &ReadOptions) -> Result<Vec<Note>> {
+pub fn read_notes_from(
+    input: impl Read + Send,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<Vec<Note>> {
     let input = crate::source::decompressing(input).map_err(|e| FormatError::io(path, e))?;
     let mut notes = Vec::new();
     for_each_row(input, path, options, &SPECS, |row| {

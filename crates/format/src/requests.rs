@@ -40,7 +40,11 @@ pub fn read_note_requests(path: &Path, options: &ReadOptions) -> Result<Vec<Note
 }
 
 /// Reads a note requests file from `input` (plain or gzipped bytes); `path` names it in errors.
-pub fn read_note_requests_from(input: impl Read + Send, path: &Path, options: &ReadOptions) -> Result<Vec<NoteRequest>> {
+pub fn read_note_requests_from(
+    input: impl Read + Send,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<Vec<NoteRequest>> {
     let input = crate::source::decompressing(input).map_err(|e| FormatError::io(path, e))?;
     let mut rows = Vec::new();
     for_each_row(input, path, options, &SPECS, |row| {

@@ -306,12 +306,7 @@ pub(crate) fn for_each_row(
     specs: &[ColumnSpec],
     mut each: impl FnMut(&Row<'_, '_>) -> Result<()>,
 ) -> Result<()> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b'\t')
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 16)
-        .from_reader(input);
+    let mut reader = tsv_reader(input);
     let mut record = csv::ByteRecord::new();
     let mut layout: Option<Layout> = None;
     loop {
@@ -362,6 +357,22 @@ pub(crate) fn for_each_row(
     Ok(())
 }
 
+/// The `csv` reader for input files: tab-separated, rows of any width (checked by the
+/// caller), quotes as in the public download. Only a line feed ends a row: the carriage
+/// return of a CRLF line end stays on the last field (callers strip it with
+/// [`strip_carriage_return`]) and one elsewhere is part of its field, as in the fast ratings
+/// path. (With the `csv` crate's default, a carriage return also ends a row and each row
+/// after a CRLF line end reports the line before its own.)
+pub(crate) fn tsv_reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(1 << 16)
+        .from_reader(input)
+}
+
 /// Drops the carriage return of a CRLF line end from the last field of a record.
 pub(crate) fn strip_carriage_return(fields: &mut [&[u8]]) {
     if let Some(last) = fields.last_mut()
@@ -396,7 +407,10 @@ mod tests {
         assert!(shown.starts_with(&"é".repeat(100)), "{shown}");
         assert!(shown.ends_with("… (2097152 bytes in all)"), "{shown}");
         assert!(shown.len() < 300);
-        assert!(!shown.contains('\u{FFFD}'), "cut inside a character: {shown}");
+        assert!(
+            !shown.contains('\u{FFFD}'),
+            "cut inside a character: {shown}"
+        );
     }
 
     proptest! {

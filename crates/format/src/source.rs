@@ -19,7 +19,9 @@ pub fn open(path: &Path) -> Result<Box<dyn Read + Send>> {
 /// Wraps `input` so that it reads decompressed bytes when it starts with the gzip magic
 /// bytes (a gzip stream, or several concatenated), and the bytes themselves otherwise.
 /// A truncated or damaged gzip stream reads as an I/O error, never as a short file.
-pub fn decompressing<'a>(mut input: impl Read + Send + 'a) -> std::io::Result<Box<dyn Read + Send + 'a>> {
+pub fn decompressing<'a>(
+    mut input: impl Read + Send + 'a,
+) -> std::io::Result<Box<dyn Read + Send + 'a>> {
     let mut magic = [0u8; 2];
     let mut got = 0;
     while got < 2 {
