@@ -226,48 +226,83 @@ pub struct RatingsBuilder {
     rater_index: RaterIndex,
 }
 
-/// Rater id → index. Ids of up to 64 bytes (all public ids are 64 hex digits) are stored
-/// inline in the table, so a lookup compares bytes in the bucket it lands on instead of
-/// chasing a pointer to a heap string: this lookup runs once per rating.
+/// A rater id prepared for lookups. Every public participant id is 64 upper-case hex
+/// digits; those are packed into 32 bytes ([`RaterKey::Hex`]), which hash by their first 8
+/// bytes (the ids are uniformly random, and equality still compares all 32) and compare as
+/// four words. Any other id is looked up by its text. An id's form depends only on its own
+/// text, so two different ids never share a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaterKey<'a> {
+    Hex(HexId),
+    Text(&'a str),
+}
+
+/// 64 upper-case hex digits, packed (see [`RaterKey`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HexId([u8; 32]);
+
+impl std::hash::Hash for HexId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(prefix));
+    }
+}
+
+/// Value of an upper-case hex digit, or 0xFF.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+impl<'a> RaterKey<'a> {
+    pub fn new(id: &'a str) -> RaterKey<'a> {
+        let raw = id.as_bytes();
+        if raw.len() == 64 {
+            let mut packed = [0u8; 32];
+            let mut invalid = 0u8;
+            for (out, pair) in packed.iter_mut().zip(raw.chunks_exact(2)) {
+                let (hi, lo) = (HEX_VALUE[pair[0] as usize], HEX_VALUE[pair[1] as usize]);
+                invalid |= hi | lo;
+                *out = (hi << 4) | (lo & 0x0F);
+            }
+            if invalid & 0xF0 == 0 {
+                return RaterKey::Hex(HexId(packed));
+            }
+        }
+        RaterKey::Text(id)
+    }
+}
+
+/// Rater id → index, by [`RaterKey`]: this lookup runs once per rating.
 #[derive(Debug, Default)]
 struct RaterIndex {
-    short: rustc_hash::FxHashMap<ShortId, u32>,
-    long: rustc_hash::FxHashMap<String, u32>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct ShortId {
-    len: u8,
-    bytes: [u8; 64],
-}
-
-impl ShortId {
-    fn new(id: &str) -> Option<ShortId> {
-        let raw = id.as_bytes();
-        if raw.len() > 64 {
-            return None;
-        }
-        let mut bytes = [0u8; 64];
-        bytes[..raw.len()].copy_from_slice(raw);
-        Some(ShortId {
-            len: raw.len() as u8,
-            bytes,
-        })
-    }
+    hex: rustc_hash::FxHashMap<HexId, u32>,
+    text: rustc_hash::FxHashMap<String, u32>,
 }
 
 impl RaterIndex {
-    fn get(&self, id: &str) -> Option<u32> {
-        match ShortId::new(id) {
-            Some(key) => self.short.get(&key).copied(),
-            None => self.long.get(id).copied(),
+    fn get(&self, key: RaterKey<'_>) -> Option<u32> {
+        match key {
+            RaterKey::Hex(hex) => self.hex.get(&hex).copied(),
+            RaterKey::Text(text) => self.text.get(text).copied(),
         }
     }
 
-    fn insert(&mut self, id: &str, index: u32) {
-        match ShortId::new(id) {
-            Some(key) => self.short.insert(key, index),
-            None => self.long.insert(id.to_string(), index),
+    fn insert(&mut self, key: RaterKey<'_>, index: u32) {
+        match key {
+            RaterKey::Hex(hex) => self.hex.insert(hex, index),
+            RaterKey::Text(text) => self.text.insert(text.to_string(), index),
         };
     }
 }
@@ -282,7 +317,7 @@ impl From<Ratings> for RatingsBuilder {
             .collect();
         let mut rater_index = RaterIndex::default();
         for (i, id) in ratings.rater_ids.iter().enumerate() {
-            rater_index.insert(id, i as u32);
+            rater_index.insert(RaterKey::new(id), i as u32);
         }
         RatingsBuilder {
             ratings,
@@ -311,12 +346,13 @@ impl RatingsBuilder {
 
     /// Index of `rater` in the rater table, interning it if new.
     pub fn intern_rater(&mut self, rater: &str) -> u32 {
-        if let Some(index) = self.rater_index.get(rater) {
+        let key = RaterKey::new(rater);
+        if let Some(index) = self.rater_index.get(key) {
             return index;
         }
         let index = self.ratings.rater_ids.len() as u32;
         self.ratings.rater_ids.push(rater.to_string());
-        self.rater_index.insert(rater, index);
+        self.rater_index.insert(key, index);
         index
     }
 
@@ -353,7 +389,12 @@ impl RatingsBuilder {
 
     /// Index of `rater` if already interned.
     pub fn find_rater(&self, rater: &str) -> Option<u32> {
-        self.rater_index.get(rater)
+        self.rater_index.get(RaterKey::new(rater))
+    }
+
+    /// Index of the rater with this key if already interned.
+    pub fn find_rater_key(&self, key: RaterKey<'_>) -> Option<u32> {
+        self.rater_index.get(key)
     }
 
     /// Appends a chunk whose note and rater indices are already this builder's, except those
@@ -482,6 +523,59 @@ mod tests {
             source: Some(RatingSource::Default),
             suggestion: None,
             suggestion_id: None,
+        }
+    }
+
+    #[test]
+    fn public_ids_pack_and_other_ids_stay_text() {
+        let upper = "B8A2325F24558D5F3CB877B57B21CFA15839F980169AE684692E4ED12FE2A86E";
+        let RaterKey::Hex(HexId(packed)) = RaterKey::new(upper) else {
+            panic!("a public id packs");
+        };
+        assert_eq!(packed[0], 0xB8);
+        assert_eq!(packed[31], 0x6E);
+        // The same digits in lower case are another id: never the same key.
+        let lower = upper.to_lowercase();
+        assert_eq!(RaterKey::new(&lower), RaterKey::Text(&lower));
+        for other in [
+            "",
+            "rater-1",
+            &upper[..63],
+            &format!("{upper}0"),
+            &upper.replace('B', "G"),
+        ] {
+            assert_eq!(RaterKey::new(other), RaterKey::Text(other), "{other:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Interning gives two ids the same index exactly when they are the same text,
+        /// whatever mix of packed and text keys they take.
+        #[test]
+        fn interning_tells_every_id_apart(
+            ids in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[0-9A-F]{64}",
+                    "[0-9A-Fa-f]{64}",
+                    "[0-9A-F]{1,3}",
+                    "[0-9A-Z]{63,65}",
+                    proptest::string::string_regex(".{0,70}").unwrap(),
+                ],
+                1..60,
+            )
+        ) {
+            let mut builder = RatingsBuilder::default();
+            let indices: Vec<u32> = ids.iter().map(|id| builder.intern_rater(id)).collect();
+            for (i, a) in ids.iter().enumerate() {
+                proptest::prop_assert_eq!(builder.find_rater(a), Some(indices[i]));
+                for (j, b) in ids.iter().enumerate() {
+                    proptest::prop_assert_eq!(a == b, indices[i] == indices[j]);
+                }
+            }
+            let ratings = builder.finish();
+            for (i, id) in ids.iter().enumerate() {
+                proptest::prop_assert_eq!(&ratings.rater_ids[indices[i] as usize], id);
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::Path;
 
 use bridgenotes_engine::rating::{
-    HELPFUL_TAGS, LOCAL, NOT_HELPFUL_TAGS, RatingRow, RatingsBuilder, Suggestion,
+    HELPFUL_TAGS, HexId, LOCAL, NOT_HELPFUL_TAGS, RaterKey, RatingRow, RatingsBuilder, Suggestion,
     UnusedRatingColumns, flag,
 };
 use bridgenotes_engine::{HelpfulnessLevel, RatingSource, Ratings};
@@ -157,9 +157,11 @@ fn parse<'a>(row: &Row<'_, 'a>) -> Result<Parsed<'a>> {
 struct Chunk<'a, 'b> {
     known: &'b RatingsBuilder,
     ratings: Ratings,
-    /// Every rater id seen in this chunk, resolved (global or local index): a small table
-    /// that stays in cache, consulted before the builder's large one.
-    seen_raters: FxHashMap<&'a str, u32>,
+    /// Every rater id seen in this chunk, resolved (global or local index): small tables
+    /// that stay in cache, consulted before the builder's large one. Public ids (64 hex
+    /// digits) are packed keys; any other id is keyed by its text.
+    seen_hex: FxHashMap<HexId, u32>,
+    seen_text: FxHashMap<&'a str, u32>,
     new_notes: FxHashMap<i64, u32>,
     last_note: Option<(i64, u32)>,
 }
@@ -173,7 +175,8 @@ impl<'a, 'b> Chunk<'a, 'b> {
         Chunk {
             known,
             ratings,
-            seen_raters: FxHashMap::with_capacity_and_hasher(1 << 16, Default::default()),
+            seen_hex: FxHashMap::with_capacity_and_hasher(1 << 14, Default::default()),
+            seen_text: FxHashMap::default(),
             new_notes: FxHashMap::default(),
             last_note: None,
         }
@@ -201,12 +204,17 @@ impl<'a, 'b> Chunk<'a, 'b> {
 
     fn rater_index(&mut self, rater: &'a str) -> u32 {
         let (known, ids) = (self.known, &mut self.ratings.rater_ids);
-        *self.seen_raters.entry(rater).or_insert_with(|| {
-            known.find_rater(rater).unwrap_or_else(|| {
+        let key = RaterKey::new(rater);
+        let resolve = || {
+            known.find_rater_key(key).unwrap_or_else(|| {
                 ids.push(rater.to_string());
                 (ids.len() - 1) as u32 | LOCAL
             })
-        })
+        };
+        match key {
+            RaterKey::Hex(hex) => *self.seen_hex.entry(hex).or_insert_with(resolve),
+            RaterKey::Text(text) => *self.seen_text.entry(text).or_insert_with(resolve),
+        }
     }
 
     fn push(&mut self, p: Parsed<'a>) {
@@ -353,14 +361,15 @@ fn parse_standard(line: &[u8]) -> Option<Parsed<'_>> {
     })
 }
 
-/// Parses whole lines; `first_line` is the line number of the first one.
+/// Parses whole lines. Returns the ratings and the number of line ends in `bytes`; line
+/// numbers in errors count from 1 at the chunk's first line (the caller, which knows where
+/// the chunk starts, shifts them: counting lines ahead of time would cost a pass).
 fn parse_chunk(
     layout: &Layout,
     bytes: &[u8],
-    first_line: u64,
     known: &RatingsBuilder,
     keep_unused: bool,
-) -> Result<Ratings> {
+) -> Result<(Ratings, u64)> {
     let mut chunk = Chunk::new(known, keep_unused);
     let standard = layout.width() == SPECS.len()
         && layout
@@ -376,7 +385,9 @@ fn parse_chunk(
             *start = end + 1;
             Some(line)
         });
-    for (line, mut text) in (first_line..).zip(lines) {
+    let mut line_ends = 0u64;
+    for (line, mut text) in (1..).zip(lines) {
+        line_ends = line - 1;
         if let Some(stripped) = text.strip_suffix(b"\r") {
             text = stripped;
         }
@@ -401,7 +412,7 @@ fn parse_chunk(
             })?);
         }
     }
-    Ok(chunk.ratings)
+    Ok((chunk.ratings, line_ends))
 }
 
 /// Splits a line at tabs into `fields` (cleared first).
@@ -527,20 +538,15 @@ fn read_file(
             return read_quoted(path, &layout, rest, line, options, progress, builder);
         }
         let chunks = split_chunks(block);
-        let mut first_lines = Vec::with_capacity(chunks.len());
-        for chunk in &chunks {
-            first_lines.push(line);
-            line += memchr::memchr_iter(b'\n', chunk).count() as u64;
-        }
-        let parsed: Vec<Result<Ratings>> = chunks
+        let parsed: Vec<Result<(Ratings, u64)>> = chunks
             .par_iter()
-            .zip(first_lines.par_iter())
-            .map(|(chunk, &first)| {
-                parse_chunk(&layout, chunk, first, builder, options.keep_unused_columns)
-            })
+            .map(|chunk| parse_chunk(&layout, chunk, builder, options.keep_unused_columns))
             .collect();
-        for ratings in parsed {
-            builder.append_partially_interned(ratings?);
+        for result in parsed {
+            // A chunk's line 1 is line `line` of the file.
+            let (ratings, line_ends) = result.map_err(|e| e.shifted(line - 1))?;
+            builder.append_partially_interned(ratings);
+            line += line_ends;
         }
         progress(builder.len() as u64);
         buf.drain(..end);
