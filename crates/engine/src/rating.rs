@@ -226,82 +226,59 @@ pub struct RatingsBuilder {
     rater_index: RaterIndex,
 }
 
-/// A rater id prepared for lookups. Every public participant id is 64 upper-case hex
-/// digits; those are packed into 32 bytes ([`RaterKey::Hex`]), which hash by their first 8
-/// bytes (the ids are uniformly random, and equality still compares all 32) and compare as
-/// four words. Any other id is looked up by its text. An id's form depends only on its own
-/// text, so two different ids never share a key.
+/// A rater id prepared for lookups. Every public participant id is 64 hex digits: those are
+/// held inline ([`RaterKey::Wide`]), hash by their first 16 bytes (the ids are uniformly
+/// random; equality still compares all 64) and need no pointer chase. Any other id is
+/// looked up by its text. An id's form depends only on its length, so two different ids
+/// never share a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RaterKey<'a> {
-    Hex(HexId),
+    Wide(WideId),
     Text(&'a str),
 }
 
-/// 64 upper-case hex digits, packed (see [`RaterKey`]).
+/// A 64-byte rater id, inline (see [`RaterKey`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HexId([u8; 32]);
+pub struct WideId([u8; 64]);
 
-impl std::hash::Hash for HexId {
+impl std::hash::Hash for WideId {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let mut prefix = [0u8; 8];
-        prefix.copy_from_slice(&self.0[..8]);
-        state.write_u64(u64::from_le_bytes(prefix));
+        let word = |at: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&self.0[at..at + 8]);
+            u64::from_le_bytes(bytes)
+        };
+        state.write_u64(word(0) ^ word(8).rotate_left(29));
     }
 }
 
-/// Value of an upper-case hex digit, or 0xFF.
-const HEX_VALUE: [u8; 256] = {
-    let mut table = [0xFFu8; 256];
-    let mut i = 0;
-    while i < 10 {
-        table[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        table[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    table
-};
-
 impl<'a> RaterKey<'a> {
     pub fn new(id: &'a str) -> RaterKey<'a> {
-        let raw = id.as_bytes();
-        if raw.len() == 64 {
-            let mut packed = [0u8; 32];
-            let mut invalid = 0u8;
-            for (out, pair) in packed.iter_mut().zip(raw.chunks_exact(2)) {
-                let (hi, lo) = (HEX_VALUE[pair[0] as usize], HEX_VALUE[pair[1] as usize]);
-                invalid |= hi | lo;
-                *out = (hi << 4) | (lo & 0x0F);
-            }
-            if invalid & 0xF0 == 0 {
-                return RaterKey::Hex(HexId(packed));
-            }
+        match <[u8; 64]>::try_from(id.as_bytes()) {
+            Ok(bytes) => RaterKey::Wide(WideId(bytes)),
+            Err(_) => RaterKey::Text(id),
         }
-        RaterKey::Text(id)
     }
 }
 
 /// Rater id → index, by [`RaterKey`]: this lookup runs once per rating.
 #[derive(Debug, Default)]
 struct RaterIndex {
-    hex: rustc_hash::FxHashMap<HexId, u32>,
+    wide: rustc_hash::FxHashMap<WideId, u32>,
     text: rustc_hash::FxHashMap<String, u32>,
 }
 
 impl RaterIndex {
     fn get(&self, key: RaterKey<'_>) -> Option<u32> {
         match key {
-            RaterKey::Hex(hex) => self.hex.get(&hex).copied(),
+            RaterKey::Wide(id) => self.wide.get(&id).copied(),
             RaterKey::Text(text) => self.text.get(text).copied(),
         }
     }
 
     fn insert(&mut self, key: RaterKey<'_>, index: u32) {
         match key {
-            RaterKey::Hex(hex) => self.hex.insert(hex, index),
+            RaterKey::Wide(id) => self.wide.insert(id, index),
             RaterKey::Text(text) => self.text.insert(text.to_string(), index),
         };
     }
@@ -390,11 +367,6 @@ impl RatingsBuilder {
     /// Index of `rater` if already interned.
     pub fn find_rater(&self, rater: &str) -> Option<u32> {
         self.rater_index.get(RaterKey::new(rater))
-    }
-
-    /// Index of the rater with this key if already interned.
-    pub fn find_rater_key(&self, key: RaterKey<'_>) -> Option<u32> {
-        self.rater_index.get(key)
     }
 
     /// Appends a chunk whose note and rater indices are already this builder's, except those
@@ -527,23 +499,12 @@ mod tests {
     }
 
     #[test]
-    fn public_ids_pack_and_other_ids_stay_text() {
-        let upper = "B8A2325F24558D5F3CB877B57B21CFA15839F980169AE684692E4ED12FE2A86E";
-        let RaterKey::Hex(HexId(packed)) = RaterKey::new(upper) else {
-            panic!("a public id packs");
-        };
-        assert_eq!(packed[0], 0xB8);
-        assert_eq!(packed[31], 0x6E);
-        // The same digits in lower case are another id: never the same key.
-        let lower = upper.to_lowercase();
-        assert_eq!(RaterKey::new(&lower), RaterKey::Text(&lower));
-        for other in [
-            "",
-            "rater-1",
-            &upper[..63],
-            &format!("{upper}0"),
-            &upper.replace('B', "G"),
-        ] {
+    fn public_ids_are_wide_keys_and_other_ids_stay_text() {
+        let public = "B8A2325F24558D5F3CB877B57B21CFA15839F980169AE684692E4ED12FE2A86E";
+        assert!(matches!(RaterKey::new(public), RaterKey::Wide(_)));
+        let lower = public.to_lowercase();
+        assert_ne!(RaterKey::new(public), RaterKey::new(&lower));
+        for other in ["", "rater-1", &public[..63], &format!("{public}0")] {
             assert_eq!(RaterKey::new(other), RaterKey::Text(other), "{other:?}");
         }
     }
