@@ -24,7 +24,8 @@
 use crate::HelpfulnessLevel;
 use crate::first_round::filter_by_counts;
 use crate::logit::{
-    LogitData, LogitFactors, LogitParams, LogitParamsError, LogitReport, Trainable, fit_logit,
+    AdamSettings, LogitData, LogitFactors, LogitParams, LogitParamsError, LogitReport, Trainable,
+    fit_logit, fit_logit_adam,
 };
 use crate::rating::{HELPFUL_TAGS, not_helpful_bit};
 use crate::rating_view::{RatingView, Rows, lookup};
@@ -51,6 +52,9 @@ pub struct TagModelParams {
     /// Count filter on the labelled ratings (`filter_ratings(10, 5)`).
     pub min_ratings_per_rater: usize,
     pub min_ratings_per_note: usize,
+    /// Replay the reference's Adam loop with these settings instead of solving to the
+    /// stationary point.
+    pub adam: Option<AdamSettings>,
 }
 
 impl Default for TagModelParams {
@@ -60,6 +64,7 @@ impl Default for TagModelParams {
             since_millis: LAST_RATING_TAGS_CHANGE_MILLIS,
             min_ratings_per_rater: 10,
             min_ratings_per_note: 5,
+            adam: Some(AdamSettings::with_learning_rate(2.0)),
         }
     }
 }
@@ -222,7 +227,19 @@ pub fn fit_tag_model(
     for (row, &u) in rater_rows.ids.iter().enumerate() {
         init.rater_factor[row] = 2.0 * lookup(rater_factor_init, u, 0.0);
     }
-    let (mut f, report) = fit_logit(&data, &logit_params, init, Trainable::PLAIN);
+    let (mut f, report) = match &params.adam {
+        Some(settings) => {
+            let (f, r) = fit_logit_adam(&data, &logit_params, init, settings);
+            let loss = crate::logit::logit_loss(&data, &logit_params, &f);
+            let report = LogitReport {
+                passes: r.epochs,
+                converged: !r.hit_epoch_limit,
+                loss,
+            };
+            (f, report)
+        }
+        None => fit_logit(&data, &logit_params, init, Trainable::PLAIN),
+    };
     f.identify_sign();
     Ok(TagOutcome::Fitted(Box::new(TagModel {
         notes: note_rows.ids,
