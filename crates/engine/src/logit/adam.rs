@@ -1,86 +1,39 @@
-//! A replay of the reference's full-batch Adam loop (`MatrixFactorization._fit_model`) for
-//! a logistic factorization, for fits whose result depends on where that loop stops rather
-//! than on the optimum.
-//!
-//! The reference's tag-consensus (harassment) model runs Adam with learning rate 2.0 from
-//! the helpfulness fit's factors. At that rate the loop does not settle: it ends at the first
-//! epoch after the 100th whose loss rises (or when the loss moves by at most the
-//! convergence threshold), far from the stationary point along the weakly determined
-//! intercept–factor trade-off of notes with few labelled ratings. The fit starts from given
-//! values with no random draw, so its path is repeatable, and replaying it reproduces what
-//! the reference computes where the optimum does not.
-//!
-//! Each epoch: gradient of the regularized loss (mean weighted cross-entropy plus the
-//! penalties), scaled to a total 2-norm of at most `max_norm` (`clip_grad_norm_`), then one
-//! Adam step with torch's defaults (β = (0.9, 0.999), ε = 1e-8, bias-corrected), on every
-//! trainable block (ρ_u stays fixed). Parameters and Adam's moments are held in single
-//! precision, as torch holds them; sums are taken in double precision in a fixed order, so
-//! results do not depend on the thread count.
+//! The logistic factorization under the replayed Adam loop of [`crate::adam`].
 
-use rayon::prelude::*;
+use crate::adam::replay_adam;
+pub use crate::adam::{AdamReport, AdamSettings};
 
 use super::fit::{LogitFactors, logit_gradient, logit_loss};
 use super::{LogitData, ValidLogitParams};
 
-/// Settings of the replayed loop; the defaults are torch's Adam defaults with the
-/// reference's stopping rule.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamSettings {
-    pub learning_rate: f64,
-    /// Stop when the loss moves by at most this between epochs (`convergence`, 1e-7).
-    pub convergence: f64,
-    /// Gradients are scaled to a total 2-norm of at most this (`clip_grad_norm_`, 1.0).
-    pub max_norm: f64,
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-    /// After this many epochs, a rise of the loss stops the loop (100).
-    pub rise_after_epochs: usize,
-    /// A bound the reference does not have, against a loop that never stops.
-    pub max_epochs: usize,
+/// The trainable values of `f` in one vector: note intercepts, note factors, rater
+/// intercepts, rater factors, μ (ρ_u is not trained).
+fn pack(f: &LogitFactors) -> Vec<f64> {
+    let mut x = Vec::with_capacity(2 * (f.note_intercept.len() + f.rater_intercept.len()) + 1);
+    x.extend_from_slice(&f.note_intercept);
+    x.extend_from_slice(&f.note_factor);
+    x.extend_from_slice(&f.rater_intercept);
+    x.extend_from_slice(&f.rater_factor);
+    x.push(f.global_intercept);
+    x
 }
 
-impl AdamSettings {
-    /// The reference's loop at learning rate `learning_rate`.
-    pub fn with_learning_rate(learning_rate: f64) -> Self {
-        AdamSettings {
-            learning_rate,
-            convergence: 1e-7,
-            max_norm: 1.0,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            rise_after_epochs: 100,
-            max_epochs: 20_000,
-        }
-    }
+/// Writes `x` (as [`pack`] lays it out) into `f`.
+fn unpack(x: &[f64], f: &mut LogitFactors) {
+    let (notes, raters) = (f.note_intercept.len(), f.rater_intercept.len());
+    let (ni, rest) = x.split_at(notes);
+    let (nf, rest) = rest.split_at(notes);
+    let (ri, rest) = rest.split_at(raters);
+    let (rf, mu) = rest.split_at(raters);
+    f.note_intercept.copy_from_slice(ni);
+    f.note_factor.copy_from_slice(nf);
+    f.rater_intercept.copy_from_slice(ri);
+    f.rater_factor.copy_from_slice(rf);
+    f.global_intercept = mu[0];
 }
 
-/// How a replayed fit went.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamReport {
-    /// Adam steps taken.
-    pub epochs: usize,
-    /// The regularized loss at the end.
-    pub loss: f64,
-    /// Whether the loop hit [`AdamSettings::max_epochs`].
-    pub hit_epoch_limit: bool,
-}
-
-/// Rounds to single precision, as torch stores parameters.
-fn single(x: f64) -> f64 {
-    x as f32 as f64
-}
-
-/// One parameter block's values and Adam moments.
-struct Block<'a> {
-    values: &'a mut [f64],
-    grad: &'a [f64],
-    m: &'a mut [f64],
-    v: &'a mut [f64],
-}
-
-/// Fits `data` from `init` with the replayed Adam loop; ρ_u stays at its initial values.
+/// Fits `data` from `init` with the replayed Adam loop, training every block but ρ_u (which
+/// keeps its initial values, rounded to single precision).
 pub fn fit_logit_adam(
     data: &LogitData,
     params: &ValidLogitParams,
@@ -88,127 +41,101 @@ pub fn fit_logit_adam(
     settings: &AdamSettings,
 ) -> (LogitFactors, AdamReport) {
     let mut f = init;
-    round_all(&mut f);
-    let notes = data.notes();
-    let raters = data.raters();
-    let mut m = LogitFactors::new(notes, raters);
-    let mut v = LogitFactors::new(notes, raters);
-    for x in [&mut m, &mut v] {
-        x.rater_reputation.iter_mut().for_each(|r| *r = 0.0);
-    }
-    let mut prev_loss = 1e10;
-    let mut loss = single(logit_loss(data, params, &f).total);
-    let mut epoch = 0usize;
-    let mut hit_epoch_limit = false;
-    while (loss - prev_loss).abs() > settings.convergence
-        && !(epoch > settings.rise_after_epochs && loss > prev_loss)
-    {
-        if epoch >= settings.max_epochs {
-            hit_epoch_limit = true;
-            break;
-        }
-        prev_loss = loss;
-        let mut g = logit_gradient(data, params, &f);
-        g.rater_reputation.iter_mut().for_each(|x| *x = 0.0);
-        round_all(&mut g);
-        clip(&mut g, settings.max_norm);
-        let step = (epoch + 1) as i32;
-        let bias1 = 1.0 - settings.beta1.powi(step);
-        let bias2 = 1.0 - settings.beta2.powi(step);
-        let blocks = [
-            Block {
-                values: &mut f.note_intercept,
-                grad: &g.note_intercept,
-                m: &mut m.note_intercept,
-                v: &mut v.note_intercept,
-            },
-            Block {
-                values: &mut f.note_factor,
-                grad: &g.note_factor,
-                m: &mut m.note_factor,
-                v: &mut v.note_factor,
-            },
-            Block {
-                values: &mut f.rater_intercept,
-                grad: &g.rater_intercept,
-                m: &mut m.rater_intercept,
-                v: &mut v.rater_intercept,
-            },
-            Block {
-                values: &mut f.rater_factor,
-                grad: &g.rater_factor,
-                m: &mut m.rater_factor,
-                v: &mut v.rater_factor,
-            },
-            Block {
-                values: std::slice::from_mut(&mut f.global_intercept),
-                grad: std::slice::from_ref(&g.global_intercept),
-                m: std::slice::from_mut(&mut m.global_intercept),
-                v: std::slice::from_mut(&mut v.global_intercept),
-            },
-        ];
-        for block in blocks {
-            adam_step(block, settings, bias1, bias2);
-        }
-        loss = single(logit_loss(data, params, &f).total);
-        epoch += 1;
-    }
-    (
-        f,
-        AdamReport {
-            epochs: epoch,
-            loss,
-            hit_epoch_limit,
-        },
-    )
+    f.check_shape(data);
+    f.rater_reputation
+        .iter_mut()
+        .for_each(|r| *r = crate::adam::single(*r));
+    let mut x = pack(&f);
+    let at = |x: &[f64]| {
+        let mut g = f.clone();
+        unpack(x, &mut g);
+        g
+    };
+    let report = replay_adam(
+        &mut x,
+        settings,
+        |x| logit_loss(data, params, &at(x)).total,
+        |x| pack(&logit_gradient(data, params, &at(x))),
+    );
+    unpack(&x, &mut f);
+    (f, report)
 }
 
-/// torch's single-tensor Adam update of one block.
-fn adam_step(block: Block<'_>, s: &AdamSettings, bias1: f64, bias2: f64) {
-    let step_size = s.learning_rate / bias1;
-    let bias2_sqrt = bias2.sqrt();
-    block
-        .values
-        .par_iter_mut()
-        .zip(block.m.par_iter_mut())
-        .zip(block.v.par_iter_mut())
-        .zip(block.grad.par_iter())
-        .with_min_len(1024)
-        .for_each(|(((p, m), v), &g)| {
-            *m = single(*m + (1.0 - s.beta1) * (g - *m));
-            *v = single(single(*v * s.beta2) + (1.0 - s.beta2) * g * g);
-            let denom = single(single(v.sqrt() / bias2_sqrt) + s.eps);
-            *p = single(*p - step_size * (*m / denom));
-        });
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logit::LogitParams;
 
-/// Scales `g` to a total 2-norm of at most `max_norm` (torch's `clip_grad_norm_`).
-fn clip(g: &mut LogitFactors, max_norm: f64) {
-    let squares = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>();
-    let total = (squares(&g.note_intercept)
-        + squares(&g.note_factor)
-        + squares(&g.rater_intercept)
-        + squares(&g.rater_factor)
-        + g.global_intercept * g.global_intercept)
-        .sqrt();
-    let coef = (max_norm / (total + 1e-6)).min(1.0);
-    let scale = |x: &mut [f64]| x.iter_mut().for_each(|v| *v = single(*v * coef));
-    scale(&mut g.note_intercept);
-    scale(&mut g.note_factor);
-    scale(&mut g.rater_intercept);
-    scale(&mut g.rater_factor);
-    g.global_intercept = single(g.global_intercept * coef);
-}
-
-fn round_all(f: &mut LogitFactors) {
-    for x in [
-        &mut f.note_intercept,
-        &mut f.note_factor,
-        &mut f.rater_intercept,
-        &mut f.rater_factor,
-        &mut f.rater_reputation,
-    ] {
-        x.iter_mut().for_each(|v| *v = single(*v));
+    /// Two notes, three raters, mixed labels.
+    fn data() -> LogitData {
+        let note = [0, 0, 0, 1, 1, 1];
+        let rater = [0, 1, 2, 0, 1, 2];
+        let label = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0];
+        LogitData::new(2, 3, &note, &rater, &label)
     }
-    f.global_intercept = single(f.global_intercept);
+
+    fn start() -> LogitFactors {
+        let mut f = LogitFactors::new(2, 3);
+        f.note_factor = vec![0.3, -0.2];
+        f.rater_factor = vec![0.5, -0.4, 0.1];
+        f
+    }
+
+    /// Adam's first step moves every parameter with a non-zero gradient by the learning
+    /// rate against its gradient's sign (m / √v = g / |g| after bias correction), whatever
+    /// the clipping did to the gradient's size.
+    #[test]
+    fn the_first_step_moves_each_parameter_by_the_learning_rate() {
+        let d = data();
+        let params = LogitParams::default().validate().unwrap();
+        let settings = AdamSettings {
+            max_epochs: 1,
+            ..AdamSettings::with_learning_rate(0.1)
+        };
+        let g = logit_gradient(&d, &params, &start());
+        let (f, report) = fit_logit_adam(&d, &params, start(), &settings);
+        assert_eq!(report.epochs, 1);
+        assert!(report.hit_epoch_limit);
+        let check = |before: &[f64], after: &[f64], grad: &[f64]| {
+            for ((b, a), g) in before.iter().zip(after).zip(grad) {
+                let expected = b - 0.1 * g.signum();
+                assert!((a - expected).abs() < 1e-6, "{a} vs {expected}");
+            }
+        };
+        let s = start();
+        check(&s.note_intercept, &f.note_intercept, &g.note_intercept);
+        check(&s.note_factor, &f.note_factor, &g.note_factor);
+        check(&s.rater_intercept, &f.rater_intercept, &g.rater_intercept);
+        check(&s.rater_factor, &f.rater_factor, &g.rater_factor);
+        assert_eq!(f.rater_reputation, vec![1.0; 3]);
+    }
+
+    /// The loop stops when the loss rises after the 100th epoch, or when it moves by no more
+    /// than the convergence threshold; with a small learning rate it approaches the
+    /// optimum's loss.
+    #[test]
+    fn the_loop_follows_the_reference_stopping_rule() {
+        let d = data();
+        let params = LogitParams::default().validate().unwrap();
+        let (_, fast) =
+            fit_logit_adam(&d, &params, start(), &AdamSettings::with_learning_rate(2.0));
+        assert!(!fast.hit_epoch_limit);
+        let (_, slow) = fit_logit_adam(
+            &d,
+            &params,
+            start(),
+            &AdamSettings::with_learning_rate(0.01),
+        );
+        assert!(!slow.hit_epoch_limit);
+        let (_, optimum) =
+            crate::logit::fit_logit(&d, &params, start(), crate::logit::Trainable::PLAIN);
+        assert!(slow.loss >= optimum.loss.total - 1e-6);
+        assert!(
+            slow.loss - optimum.loss.total < 1e-3,
+            "{slow:?} {optimum:?}"
+        );
+        // Replaying is deterministic.
+        let again = fit_logit_adam(&d, &params, start(), &AdamSettings::with_learning_rate(2.0));
+        assert_eq!(again.1, fast);
+    }
 }

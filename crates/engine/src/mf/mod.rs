@@ -13,12 +13,14 @@
 //! notes, and μ has a closed form. It reaches the same optimum in tens of passes instead of
 //! thousands, and when raters are frozen (final scoring) a single pass is exact.
 
+mod adam;
 mod fit;
 mod matrix;
 mod params;
 mod pseudo_raters;
 
-pub use fit::{Factors, FitReport, Frozen, fit, loss, spectral_init};
+pub use adam::fit_adam;
+pub use fit::{Factors, FitReport, Frozen, fit, gradient, loss, spectral_init};
 pub use matrix::RatingMatrix;
 pub(crate) use matrix::counting_sort;
 pub use params::{MfParams, MfParamsError, ValidMfParams};
