@@ -12,6 +12,10 @@
 //! `(i_n, f_n)` is a 2×2 linear solve given the raters, every rater's likewise given the
 //! notes, and μ has a closed form. It reaches the same optimum in tens of passes instead of
 //! thousands, and when raters are frozen (final scoring) a single pass is exact.
+//!
+//! Where the reference's result depends on where its Adam loop stops rather than on the
+//! optimum (prescoring fits that start from an earlier fit), [`fit_adam`] replays that loop
+//! ([`crate::adam`]); [`gradient`] gives the loss gradient it steps along.
 
 mod adam;
 mod fit;
