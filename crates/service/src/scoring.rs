@@ -33,19 +33,27 @@ pub enum ScoringError {
 pub async fn run_scoring(state: &AppState) -> Result<ScoringRun, ScoringError> {
     let _one_at_a_time = state.scoring.lock().await;
     let started = state.clock.now_millis();
+    let phase = std::time::Instant::now();
     let snapshot = state.store.snapshot().await?;
+    let snapshot_seconds = phase.elapsed().as_secs_f64();
     let now = state.clock.now_millis();
     let pseudo_raters = state.config.pseudo_raters;
+    let phase = std::time::Instant::now();
     let mut result = tokio::task::spawn_blocking(move || compute(snapshot, now, pseudo_raters))
         .await
         .map_err(|e| ScoringError::Engine(format!("scoring thread: {e}")))??;
+    let engine_seconds = phase.elapsed().as_secs_f64();
     let run = result.run.as_mut().expect("compute sets the run");
     run.started_at_millis = started;
     run.finished_at_millis = state.clock.now_millis();
     let mut run = run.clone();
+    let phase = std::time::Instant::now();
     run.id = state.store.store_scoring(&result).await?;
     tracing::info!(
         run = run.id,
+        snapshot_seconds,
+        engine_seconds,
+        store_seconds = phase.elapsed().as_secs_f64(),
         notes = run.notes,
         ratings = run.ratings,
         helpful = run.currently_rated_helpful,
