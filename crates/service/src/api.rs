@@ -204,6 +204,10 @@ pub struct NoteOut {
 pub struct ScoreOut {
     pub core_note_intercept: Option<f64>,
     pub core_note_factor: Option<f64>,
+    /// The core intercept's pseudo-rater interval (lowest and highest value when extreme
+    /// pseudo-ratings are added); a highest value below −0.04 makes a note not helpful.
+    pub core_note_intercept_min: Option<f64>,
+    pub core_note_intercept_max: Option<f64>,
     pub core_rating_status: Option<String>,
     pub first_tag: Option<String>,
     pub second_tag: Option<String>,
@@ -258,6 +262,8 @@ pub(crate) fn note_out(view: &NoteView, alias: &str) -> NoteOut {
         score: view.score.as_ref().map(|s| ScoreOut {
             core_note_intercept: s.core_note_intercept,
             core_note_factor: s.core_note_factor,
+            core_note_intercept_min: s.core_note_intercept_min,
+            core_note_intercept_max: s.core_note_intercept_max,
             core_rating_status: s.core_rating_status.clone(),
             first_tag: s.first_tag.clone(),
             second_tag: s.second_tag.clone(),

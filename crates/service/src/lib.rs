@@ -18,6 +18,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod needs_help;
 pub mod pages;
 pub mod ratelimit;
 pub mod rules;
@@ -73,8 +74,6 @@ pub struct Inner {
     pub limiter: RateLimiter,
     /// Held for the length of a scoring run: runs never overlap.
     pub scoring: tokio::sync::Mutex<()>,
-    /// Signed-in browser sessions of the pages.
-    pub sessions: pages::Sessions,
 }
 
 /// The service's shared state (cheap to clone).
@@ -101,7 +100,6 @@ impl AppState {
             limiter: RateLimiter::new(config.rate_per_second, config.rate_burst),
             ids: IdGenerator::new(floor),
             scoring: tokio::sync::Mutex::new(()),
-            sessions: pages::Sessions::default(),
             store,
             clock,
             config,

@@ -19,6 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Router, routing};
+use base64::prelude::{BASE64_STANDARD, Engine as _};
 use bridgenotes_engine::note::{MISLEADING_REASONS, NOT_MISLEADING_REASONS};
 use bridgenotes_engine::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
 use bridgenotes_engine::{HelpfulnessLevel, NoteStatus};
@@ -30,6 +31,7 @@ use crate::AppState;
 use crate::api::{self, ContributorOut, NewNoteIn, NoteOut, NoteRequestIn, RatingIn};
 use crate::auth::{random_hex, token_hash};
 use crate::error::ApiError;
+use crate::needs_help;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "bn_session";
@@ -40,35 +42,13 @@ const CRH_INTERCEPT: f64 = 0.40;
 const CRH_MAX_FACTOR: f64 = 0.50;
 const CRNH_INTERCEPT: f64 = -0.05;
 const CRNH_FACTOR_SLOPE: f64 = 0.8;
+/// A note whose pseudo-rater interval ends below this is not helpful (the guide's
+/// "Modeling uncertainty").
+const CRNH_UCB_INTERCEPT: f64 = -0.04;
 
-/// A signed-in browser session.
-#[derive(Clone, Debug)]
-pub struct Session {
-    /// The hash of the API token the contributor signed in with.
-    pub token_hash: String,
-    /// The CSRF token its forms carry.
-    pub csrf: String,
-}
-
-/// Sessions by their cookie value (in memory: a restart signs everyone out).
-#[derive(Default)]
-pub struct Sessions(std::sync::Mutex<HashMap<String, Session>>);
-
-impl Sessions {
-    fn get(&self, id: &str) -> Option<Session> {
-        self.0.lock().ok()?.get(id).cloned()
-    }
-    fn insert(&self, id: String, session: Session) {
-        if let Ok(mut map) = self.0.lock() {
-            map.insert(id, session);
-        }
-    }
-    fn remove(&self, id: &str) {
-        if let Ok(mut map) = self.0.lock() {
-            map.remove(id);
-        }
-    }
-}
+/// How long a browser session lasts after sign-in.
+const SESSION_DAYS: i64 = 30;
+const DAY_MILLIS: i64 = 86_400_000;
 
 const CSS: &str = "\
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1b1b1b;background:#f6f6f4}\
@@ -89,33 +69,12 @@ button{font:inherit;padding:.4rem 1rem}.error{background:#fde2e4;border:1px soli
 fn csp() -> &'static str {
     static CSP: OnceLock<String> = OnceLock::new();
     CSP.get_or_init(|| {
-        let hash = base64(&Sha256::digest(CSS.as_bytes()));
+        let hash = BASE64_STANDARD.encode(Sha256::digest(CSS.as_bytes()));
         format!(
             "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self' data:; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         )
     })
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Adds the security headers to every page.
@@ -151,10 +110,13 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Who is signed in (if anyone), with their session.
+/// Who is signed in (if anyone), with their session. Sessions live in the database (only
+/// the hash of the cookie value), so a restart signs nobody out.
 struct Viewer {
-    session_id: String,
-    session: Session,
+    /// The hash of the session cookie's value.
+    session_hash: String,
+    /// The CSRF token the session's forms carry.
+    csrf: String,
     contributor: Contributor,
 }
 
@@ -162,45 +124,17 @@ async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>,
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let Some(session) = state.sessions.get(id) else {
-        return Ok(None);
-    };
+    let session_hash = token_hash(id);
+    let now = state.clock.now_millis();
     Ok(state
         .store
-        .contributor_by_token_hash(&session.token_hash)
+        .session(&session_hash, now)
         .await?
-        .map(|contributor| Viewer {
-            session_id: id.to_string(),
-            session,
-            contributor,
+        .map(|s| Viewer {
+            session_hash,
+            csrf: s.csrf,
+            contributor: s.contributor,
         }))
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len()
-                && bytes[i + 1].is_ascii_hexdigit()
-                && bytes[i + 2].is_ascii_hexdigit() =>
-            {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// An `application/x-www-form-urlencoded` body (repeated names kept, in order).
@@ -209,12 +143,8 @@ struct Form(Vec<(String, String)>);
 impl Form {
     fn parse(body: &str) -> Form {
         Form(
-            body.split('&')
-                .filter(|kv| !kv.is_empty())
-                .map(|kv| {
-                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                    (percent_decode(k), percent_decode(v))
-                })
+            form_urlencoded::parse(body.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         )
     }
@@ -257,7 +187,7 @@ async fn form_viewer(
         Err(e) => return Err(api_error_page(None, e)),
     };
     let sent = form.get("csrf").unwrap_or("");
-    if !constant_time_eq(sent.as_bytes(), viewer.session.csrf.as_bytes()) {
+    if !constant_time_eq(sent.as_bytes(), viewer.csrf.as_bytes()) {
         return Err(error_page(
             Some(&viewer),
             StatusCode::FORBIDDEN,
@@ -297,7 +227,7 @@ fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                                     "Signed in as " (v.contributor.alias) } }
                                 li {
                                     form method="post" action="/signout" {
-                                        input type="hidden" name="csrf" value=(v.session.csrf);
+                                        input type="hidden" name="csrf" value=(v.csrf);
                                         button type="submit" { "Sign out" }
                                     }
                                 }
@@ -423,6 +353,11 @@ fn post_text(post: Option<&Post>) -> String {
 }
 
 fn note_card(note: &NoteOut, post: Option<&Post>, show_post: bool) -> Markup {
+    timeline_card(note, post, show_post, &[])
+}
+
+/// A note card; `why` says why a timeline shows it (empty: nothing said).
+fn timeline_card(note: &NoteOut, post: Option<&Post>, show_post: bool, why: &[&str]) -> Markup {
     let tags = tags_of(note);
     html! {
         article aria-label="Note" {
@@ -443,6 +378,9 @@ fn note_card(note: &NoteOut, post: Option<&Post>, show_post: bool) -> Markup {
                 a href={ "/notes/" (note.id) } { "Why this status" }
                 " · "
                 a href={ "/posts/" (note.post_id) } { "Post and all its notes" }
+            }
+            @if !why.is_empty() {
+                p.muted { "Here because: " (why.join("; ")) }
             }
         }
     }
@@ -495,7 +433,9 @@ impl Timeline {
     fn blurb(self) -> &'static str {
         match self {
             Timeline::NeedsHelp => {
-                "Notes that still need ratings, the fewest-rated first. Rate them to help decide whether they are shown."
+                "Up to 15 posts whose notes most need ratings: recent posts, notes whose raters so far \
+                 lean to one side, notes nearing the helpful threshold, authors with a positive \
+                 writing impact. Your own notes and notes you rated are left out."
             }
             Timeline::New => "The newest notes.",
             Timeline::Helpful => {
@@ -509,10 +449,29 @@ impl Timeline {
 async fn timeline(state: &AppState, headers: &HeaderMap, which: Timeline) -> Response {
     let result = async {
         let viewer = viewer(state, headers).await?;
-        let views = state
-            .store
-            .notes_by_status(which.status(), TIMELINE_LENGTH)
-            .await?;
+        let (views, reasons): (Vec<NoteView>, Vec<Vec<&str>>) = match which {
+            Timeline::NeedsHelp => {
+                let who = viewer
+                    .as_ref()
+                    .map(|v| v.contributor.participant_id.as_str());
+                let candidates = state
+                    .store
+                    .needs_help_candidates(who, needs_help::CANDIDATES)
+                    .await?;
+                needs_help::rank(candidates, state.clock.now_millis())
+                    .into_iter()
+                    .map(|(c, k)| (c.view, help_reasons(k)))
+                    .unzip()
+            }
+            _ => {
+                let views = state
+                    .store
+                    .notes_by_status(which.status(), TIMELINE_LENGTH)
+                    .await?;
+                let reasons = vec![Vec::new(); views.len()];
+                (views, reasons)
+            }
+        };
         let notes = outs(state, &views).await?;
         let mut posts = Vec::with_capacity(views.len());
         for v in &views {
@@ -521,8 +480,8 @@ async fn timeline(state: &AppState, headers: &HeaderMap, which: Timeline) -> Res
         let body = html! {
             p.muted { (which.blurb()) }
             @if notes.is_empty() { p { "No notes here yet." } }
-            @for (note, post) in notes.iter().zip(&posts) {
-                (note_card(note, post.as_ref(), true))
+            @for ((note, post), why) in notes.iter().zip(&posts).zip(&reasons) {
+                (timeline_card(note, post.as_ref(), true, why))
             }
         };
         Ok::<_, ApiError>(html_response(
@@ -532,6 +491,26 @@ async fn timeline(state: &AppState, headers: &HeaderMap, which: Timeline) -> Res
     }
     .await;
     result.unwrap_or_else(|e| api_error_page(None, e))
+}
+
+/// The criteria a note on the "Needs your help" timeline meets, in words.
+fn help_reasons(k: needs_help::Criteria) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if k.lopsided {
+        out.push("its raters so far lean to one side");
+    }
+    if k.post_within_6h {
+        out.push("the post is under 6 hours old");
+    } else if k.post_within_24h {
+        out.push("the post is under a day old");
+    }
+    if k.nearing_helpful {
+        out.push("it is nearing the helpful threshold");
+    }
+    if k.author_positive {
+        out.push("its author writes helpful notes");
+    }
+    out
 }
 
 async fn needs_help(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -645,8 +624,8 @@ async fn post_page(
             @if notes.is_empty() { p { "No notes on this post yet." } }
             @for note in &notes { (note_card(note, Some(&post), false)) }
             @if let Some(v) = &viewer {
-                (write_form(post.id, &v.session.csrf))
-                (request_form(post.id, &v.session.csrf))
+                (write_form(post.id, &v.csrf))
+                (request_form(post.id, &v.csrf))
             } @else {
                 p { a href="/signin" { "Sign in" } " to write or request a note." }
             }
@@ -757,6 +736,7 @@ fn why_this_status(note: &NoteOut, left: &Side, right: &Side) -> Markup {
     let intercept = score.and_then(|s| s.core_note_intercept);
     let factor = score.and_then(|s| s.core_note_factor);
     let crnh_bar = factor.map(|f| CRNH_INTERCEPT - CRNH_FACTOR_SLOPE * f.abs());
+    let interval = score.and_then(|s| s.core_note_intercept_min.zip(s.core_note_intercept_max));
     let explain = match (intercept, factor) {
         (Some(i), Some(f)) if i >= CRH_INTERCEPT && f.abs() < CRH_MAX_FACTOR => format!(
             "The intercept {i:+.3} is at or above {CRH_INTERCEPT:.2} and the factor {f:+.3} is within ±{CRH_MAX_FACTOR:.2}: raters found it helpful whatever their viewpoint."
@@ -809,8 +789,17 @@ fn why_this_status(note: &NoteOut, left: &Side, right: &Side) -> Markup {
                     td { (right.net()) " (" (right.share()) ")" } }
                 tr { th scope="row" { "Top tags" }
                     td { @if tags.is_empty() { "—" } @else { (tags.join(", ")) } } }
-                tr { th scope="row" { "Pseudo-rater interval" }
-                    td { "not stored by the service yet" } }
+                tr { th scope="row" { "Pseudo-rater interval of the intercept" }
+                    td {
+                        @if let Some((lo, hi)) = interval {
+                            (format!("{lo:+.3} to {hi:+.3}"))
+                            " — the lowest and highest intercept when extreme pseudo-ratings are \
+                            added; not helpful when the highest is below "
+                            (format!("{CRNH_UCB_INTERCEPT:+.2}"))
+                            @if hi < CRNH_UCB_INTERCEPT { " (it is)" }
+                        } @else { "— (computed for notes the core model scores with enough ratings)" }
+                    }
+                }
             }
         }
     }
@@ -926,7 +915,7 @@ async fn note_page(
             (history_table(&note))
             @if let Some(v) = &viewer {
                 @if v.contributor.participant_id != note.author {
-                    (rate_form(&note.id, &v.session.csrf))
+                    (rate_form(&note.id, &v.csrf))
                 }
             } @else {
                 p { a href="/signin" { "Sign in" } " to rate this note." }
@@ -1020,18 +1009,26 @@ async fn signin(State(state): State<AppState>, body: String) -> Response {
     match state.store.contributor_by_token_hash(&hash).await {
         Ok(Some(c)) if !token.is_empty() => {
             let id = random_hex(32);
-            state.sessions.insert(
-                id.clone(),
-                Session {
-                    token_hash: hash,
-                    csrf: random_hex(32),
-                },
-            );
+            let now = state.clock.now_millis();
+            let stored = state
+                .store
+                .create_session(
+                    &token_hash(&id),
+                    c.id,
+                    &random_hex(32),
+                    now,
+                    now + SESSION_DAYS * DAY_MILLIS,
+                )
+                .await;
+            if let Err(e) = stored {
+                return api_error_page(None, e.into());
+            }
             let mut response =
                 Redirect::to(&format!("/contributors/{}", c.participant_id)).into_response();
             *response.status_mut() = StatusCode::SEE_OTHER;
             if let Ok(v) = HeaderValue::from_str(&format!(
-                "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict"
+                "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+                SESSION_DAYS * DAY_MILLIS / 1000
             )) {
                 response.headers_mut().insert(header::SET_COOKIE, v);
             }
@@ -1052,7 +1049,9 @@ async fn signout(State(state): State<AppState>, headers: HeaderMap, body: String
         Ok(v) => v,
         Err(r) => return r,
     };
-    state.sessions.remove(&viewer.session_id);
+    if let Err(e) = state.store.delete_session(&viewer.session_hash).await {
+        return api_error_page(Some(&viewer), e.into());
+    }
     let mut response = Redirect::to("/").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -1187,10 +1186,19 @@ mod tests {
     }
 
     #[test]
-    fn base64_matches_known_values() {
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64(b"fooba"), "Zm9vYmE=");
-        assert_eq!(base64(b"foob"), "Zm9vYg==");
+    fn the_csp_allows_exactly_the_inline_stylesheet() {
+        // sha256 of the stylesheet, base64: 44 characters ending in '='.
+        let policy = csp();
+        let hash = policy
+            .split("'sha256-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap();
+        assert_eq!(hash.len(), 44);
+        assert_eq!(
+            BASE64_STANDARD.decode(hash).unwrap(),
+            Sha256::digest(CSS.as_bytes()).to_vec()
+        );
     }
 
     #[test]

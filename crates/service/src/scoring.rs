@@ -201,6 +201,8 @@ fn note_scores(table: &Table) -> Vec<NoteScore> {
     let ids = ints(table, "noteId");
     let intercept = floats(table, "coreNoteIntercept");
     let factor = floats(table, "coreNoteFactor1");
+    let intercept_min = floats(table, "coreNoteInterceptMin");
+    let intercept_max = floats(table, "coreNoteInterceptMax");
     let status = texts(table, "finalRatingStatus");
     let core_status = texts(table, "coreRatingStatus");
     let first = texts(table, "firstTag");
@@ -213,6 +215,8 @@ fn note_scores(table: &Table) -> Vec<NoteScore> {
                 note_id: ids[i]?,
                 core_note_intercept: intercept[i],
                 core_note_factor: factor[i],
+                core_note_intercept_min: intercept_min[i],
+                core_note_intercept_max: intercept_max[i],
                 final_rating_status: status[i].clone(),
                 core_rating_status: core_status[i].clone(),
                 first_tag: first[i].clone(),

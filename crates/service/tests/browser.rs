@@ -2,7 +2,8 @@
 //! (chromedriver) from Rust, against the real server on an ephemeral loopback port. They
 //! open each timeline, a note page and its viewpoint plot, sign in, rate a note and see the
 //! rating counted, write a note and see it on the post page, and save a screenshot of each
-//! page under `target/screenshots/`.
+//! page under `target/screenshots/` — at desktop width, and at a phone's width (390 CSS
+//! pixels) where no page may scroll sideways.
 //!
 //! Needs `chromium` and `chromedriver` (Debian's `chromium` and `chromium-driver`; `.ci/run`
 //! installs them). Fails, never skips, without them.
@@ -12,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::prelude::{BASE64_STANDARD, Engine as _};
 use bridgenotes_service::api::{CreatedContributor, NoteOut, PostOut};
 use bridgenotes_service::clock::TestClock;
 use bridgenotes_service::{AppState, Config, serve};
@@ -26,30 +28,6 @@ fn screenshot_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let digits: Vec<u32> = text.bytes().filter_map(value).collect();
-    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-    for chunk in digits.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &d)| acc | (d << (18 - 6 * i)));
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
-    }
-    out
 }
 
 /// chromedriver and one browser session.
@@ -200,9 +178,34 @@ impl Browser {
 
     async fn screenshot(&self, name: &str) {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
-        let png = base64_decode(data.as_str().unwrap());
+        let png = BASE64_STANDARD.decode(data.as_str().unwrap()).unwrap();
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
         std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Emulates a phone's screen (CSS pixels, a mobile viewport, 3 device pixels per CSS
+    /// pixel) through chromedriver's DevTools passthrough: windows cannot be made that
+    /// narrow.
+    async fn emulate_phone(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({
+                "cmd": "Emulation.setDeviceMetricsOverride",
+                "params": {"width": width, "height": height, "deviceScaleFactor": 3, "mobile": true}
+            })),
+        )
+        .await;
+    }
+
+    /// Runs a script in the page and returns its value.
+    async fn script(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
     }
 
     async fn quit(mut self) {
@@ -359,6 +362,31 @@ async fn browse_sign_in_rate_and_write() {
     browser.goto(&format!("{base}/posts/{post1}")).await;
     browser.wait_for("threat to democracy").await;
     browser.screenshot("post-page").await;
+
+    // A phone's width: every page fits without sideways scrolling.
+    browser.emulate_phone(390, 844).await;
+    let viewport = browser.script("return window.innerWidth").await;
+    assert!(
+        viewport.as_u64().is_some_and(|w| w <= 400),
+        "a phone-sized viewport: {viewport}"
+    );
+    for (path, name) in [
+        ("/".to_string(), "phone-timeline-needs-your-help"),
+        (format!("/notes/{}", note.id), "phone-note-why-this-status"),
+        (format!("/posts/{post1}"), "phone-post-page"),
+        (format!("/posts/{post2}"), "phone-write-a-note"),
+    ] {
+        browser.goto(&format!("{base}{path}")).await;
+        let widths = browser
+            .script("return [document.documentElement.scrollWidth, window.innerWidth]")
+            .await;
+        let (content, window) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+        assert!(
+            content <= window,
+            "{path} is {content} px wide on a {window} px phone screen"
+        );
+        browser.screenshot(name).await;
+    }
     browser.quit().await;
     tx.send(()).ok();
 }

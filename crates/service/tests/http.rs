@@ -437,6 +437,23 @@ async fn life_of_a_note(s: Server) {
     assert!(history.locked_status.is_none());
     let score = n.score.expect("score after scoring");
     assert!(score.core_note_intercept.unwrap() > 0.4, "{score:?}");
+    // The pseudo-rater interval is stored and brackets the intercept.
+    let (lo, hi) = (
+        score.core_note_intercept_min.expect("interval low end"),
+        score.core_note_intercept_max.expect("interval high end"),
+    );
+    let i = score.core_note_intercept.unwrap();
+    assert!(lo <= i && i <= hi && lo < hi, "{score:?}");
+    let page = reqwest::get(format!("{}/notes/{note}", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("{lo:+.3} to {hi:+.3}")),
+        "the note page shows the interval"
+    );
     assert_eq!(s.me(&newcomer).await["writing_impact"], json!(1));
 
     // Two weeks after it was written the status locks.

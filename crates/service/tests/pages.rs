@@ -19,7 +19,8 @@ const XSS: &str = "<script>alert('x')</script><b>bold</b>";
 struct Server {
     base: String,
     client: reqwest::Client,
-    _dir: tempfile::TempDir,
+    dir: Arc<tempfile::TempDir>,
+    clock: TestClock,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -31,7 +32,11 @@ struct Page {
 
 impl Server {
     async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        Server::start_on(Arc::new(tempfile::tempdir().unwrap()), TestClock::new(T0)).await
+    }
+
+    /// A server on the database in `dir` (a restart when another server used it before).
+    async fn start_on(dir: Arc<tempfile::TempDir>, clock: TestClock) -> Server {
         let store = Arc::new(
             SqliteStore::open(&dir.path().join("db.sqlite"))
                 .await
@@ -43,7 +48,7 @@ impl Server {
             rate_burst: 10_000.0,
             ..Config::default()
         };
-        let state = AppState::new(store, Arc::new(TestClock::new(T0)), config)
+        let state = AppState::new(store, Arc::new(clock.clone()), config)
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -58,7 +63,8 @@ impl Server {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            _dir: dir,
+            dir,
+            clock,
             _shutdown: tx,
         }
     }
@@ -473,4 +479,83 @@ async fn sign_in_rate_write_and_request_through_forms() {
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     let page = s.server.get(&note_path, Some(&cookie)).await;
     assert!(!page.body.contains("Rate this note"));
+}
+
+#[tokio::test]
+async fn sessions_outlive_a_restart_and_expire_after_thirty_days() {
+    let s = setup().await;
+    let cookie = s.server.sign_in(&s.rater.token).await;
+    let note_path = format!("/notes/{}", s.note);
+    let (dir, clock) = (s.server.dir.clone(), s.server.clock.clone());
+    drop(s.server);
+    let server = Server::start_on(dir, clock.clone()).await;
+    let page = server.get(&note_path, Some(&cookie)).await;
+    assert!(
+        page.body.contains("Rate this note"),
+        "still signed in after a restart"
+    );
+    let csrf = csrf_of(&page.body);
+    let rated = server
+        .post_form(
+            &format!("{note_path}/rating"),
+            Some(&cookie),
+            &[("csrf", &csrf), ("level", "HELPFUL")],
+        )
+        .await;
+    assert_eq!(rated.status, StatusCode::SEE_OTHER, "{}", rated.body);
+    clock.advance(30 * 86_400_000);
+    let page = server.get(&note_path, Some(&cookie)).await;
+    assert!(!page.body.contains("Rate this note"), "the session expired");
+    let late = server
+        .post_form(
+            &format!("{note_path}/rating"),
+            Some(&cookie),
+            &[("csrf", &csrf), ("level", "NOT_HELPFUL")],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn needs_your_help_leaves_out_own_and_rated_notes_and_says_why() {
+    let s = setup().await;
+    let rater = s.server.sign_in(&s.rater.token).await;
+    let writer = s.server.sign_in(&s.writer.token).await;
+    let marker = "Context: https://example.org/election";
+    let page = s.server.get("/", Some(&rater)).await;
+    assert!(
+        page.body.contains(marker),
+        "the note needs the rater's help"
+    );
+    // A new post and no raters of either side yet.
+    assert!(
+        page.body
+            .contains("Here because: its raters so far lean to one side")
+    );
+    let page = s.server.get("/", Some(&writer)).await;
+    assert!(
+        !page.body.contains(marker),
+        "a writer's own note is left out"
+    );
+    let page = s.server.get("/", None).await;
+    assert!(page.body.contains(marker));
+
+    let note_page = s
+        .server
+        .get(&format!("/notes/{}", s.note), Some(&rater))
+        .await;
+    let rated = s
+        .server
+        .post_form(
+            &format!("/notes/{}/rating", s.note),
+            Some(&rater),
+            &[("csrf", &csrf_of(&note_page.body)), ("level", "HELPFUL")],
+        )
+        .await;
+    assert_eq!(rated.status, StatusCode::SEE_OTHER);
+    let page = s.server.get("/", Some(&rater)).await;
+    assert!(
+        !page.body.contains(marker),
+        "a note already rated is left out"
+    );
 }

@@ -124,6 +124,16 @@ pub trait Store: Send + Sync {
     /// count too, and the fewest-rated come first (they need ratings most).
     async fn notes_by_status(&self, status: Option<&str>, limit: i64) -> Result<Vec<NoteView>>;
 
+    /// Notes that may need the viewer's rating, for the "Needs your help" timeline: not
+    /// deleted, status needs-more-ratings (or not scored yet), and — when `viewer` is given
+    /// (a participant id) — neither written nor already rated by the viewer. The newest
+    /// `limit` notes, newest first; ranking them is the caller's.
+    async fn needs_help_candidates(
+        &self,
+        viewer: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<HelpCandidate>>;
+
     /// Stores a rating (replacing the rater's earlier rating of the note) if `check`
     /// accepts the facts. Returns whether an earlier rating was replaced.
     async fn rate(&self, rating: &RatingRow, check: Check<'_, RaterFacts>) -> Result<bool>;
@@ -147,6 +157,21 @@ pub trait Store: Send + Sync {
     async fn latest_run(&self) -> Result<Option<ScoringRun>>;
     /// All rater scores of the latest run, keyed by participant id.
     async fn rater_scores(&self) -> Result<Vec<RaterScore>>;
+
+    /// Stores a new browser session (by the hash of its cookie value) and drops expired ones.
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        contributor_id: i64,
+        csrf: &str,
+        now_millis: i64,
+        expires_at_millis: i64,
+    ) -> Result<()>;
+    /// The session whose cookie value hashes to `id_hash`, if it has not expired by
+    /// `now_millis`.
+    async fn session(&self, id_hash: &str, now_millis: i64) -> Result<Option<SessionRecord>>;
+    /// Ends a session (signing out). Ending one that does not exist is no error.
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
 
     /// Loads a public download (one transaction). Participants get contributor rows
     /// without tokens; posts are created for the notes' post ids.

@@ -10,15 +10,29 @@ pub struct Migration {
 }
 
 /// SQLite's migrations, in order.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    description: "community",
-    sql: include_str!("../migrations/sqlite/0001_community.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "community",
+        sql: include_str!("../migrations/sqlite/0001_community.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "intervals and sessions",
+        sql: include_str!("../migrations/sqlite/0002_intervals_and_sessions.sql"),
+    },
+];
 
 /// PostgreSQL's migrations, in order.
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    description: "community",
-    sql: include_str!("../migrations/postgres/0001_community.sql"),
-}];
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "community",
+        sql: include_str!("../migrations/postgres/0001_community.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "intervals and sessions",
+        sql: include_str!("../migrations/postgres/0002_intervals_and_sessions.sql"),
+    },
+];

@@ -66,6 +66,10 @@ pub struct NoteScore {
     pub note_id: i64,
     pub core_note_intercept: Option<f64>,
     pub core_note_factor: Option<f64>,
+    /// The core intercept's pseudo-rater interval: its lowest and highest value when extreme
+    /// pseudo-ratings are added (the upper end below −0.04 makes a note not helpful).
+    pub core_note_intercept_min: Option<f64>,
+    pub core_note_intercept_max: Option<f64>,
     pub final_rating_status: Option<String>,
     pub core_rating_status: Option<String>,
     pub first_tag: Option<String>,
@@ -208,4 +212,26 @@ pub struct RaterFacts {
 pub struct RequesterFacts {
     pub requests_last_day: i64,
     pub already_requested: bool,
+}
+
+/// A signed-in browser session, found by the SHA-256 of its cookie value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionRecord {
+    pub contributor: Contributor,
+    /// The CSRF token the session's forms carry.
+    pub csrf: String,
+    pub expires_at_millis: i64,
+}
+
+/// A note that may go on the "Needs your help" timeline, with what ranking it needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HelpCandidate {
+    pub view: NoteView,
+    /// When the post the note is on was created.
+    pub post_created_at_millis: i64,
+    /// Ratings from raters whose latest core factor is below zero / above zero.
+    pub raters_negative: i64,
+    pub raters_positive: i64,
+    /// The note author's writing impact after the latest scoring run.
+    pub author_writing_impact: i64,
 }

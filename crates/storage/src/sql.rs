@@ -21,7 +21,8 @@ pub(crate) const NOTE_COLUMNS: &str = "n.id, c.participant_id AS author, n.creat
     n.is_media_note, n.is_collaborative_note, n.deleted_at_millis";
 
 pub(crate) const SCORE_COLUMNS: &str = "s.note_id AS score_note_id, s.core_note_intercept, \
-    s.core_note_factor, s.final_rating_status, s.core_rating_status, s.first_tag, \
+    s.core_note_factor, s.core_note_intercept_min, s.core_note_intercept_max, \
+    s.final_rating_status, s.core_rating_status, s.first_tag, \
     s.second_tag, s.decided_by, s.num_ratings";
 
 pub(crate) const HISTORY_COLUMNS: &str = "note_id, note_author_participant_id, \
@@ -137,9 +138,9 @@ macro_rules! store_impl {
         use crate::sql::*;
         use crate::{
             Check, Contributor, ContributorUpdate, ImportCounts, NewContributor, NoteRequestRecord,
-            NoteScore, NoteView, Post, PublicData, RaterFacts, RaterScore, Refusal, RefusalKind,
-            RequestFacts, RequesterFacts, Result, ScoringResult, ScoringRun, Store, StoreError,
-            WriterFacts,
+            HelpCandidate, NoteScore, NoteView, Post, PublicData, RaterFacts, RaterScore, Refusal,
+            RefusalKind, RequestFacts, RequesterFacts, Result, ScoringResult, ScoringRun,
+            SessionRecord, Store, StoreError, WriterFacts,
         };
 
         type Tx<'c> = sqlx::Transaction<'c, $db>;
@@ -212,6 +213,8 @@ macro_rules! store_impl {
                 note_id,
                 core_note_intercept: row.try_get("core_note_intercept")?,
                 core_note_factor: row.try_get("core_note_factor")?,
+                core_note_intercept_min: row.try_get("core_note_intercept_min")?,
+                core_note_intercept_max: row.try_get("core_note_intercept_max")?,
                 final_rating_status: row.try_get("final_rating_status")?,
                 core_rating_status: row.try_get("core_rating_status")?,
                 first_tag: row.try_get("first_tag")?,
@@ -685,6 +688,59 @@ macro_rules! store_impl {
                 }
             }
 
+            async fn needs_help_candidates(
+                &self,
+                viewer: Option<&str>,
+                limit: i64,
+            ) -> Result<Vec<HelpCandidate>> {
+                // `$1` is the viewer's participant id ('' for nobody: no contributor has it).
+                let sql = format!(
+                    "SELECT {NOTE_COLUMNS}, {SCORE_COLUMNS},
+                        (SELECT COUNT(*) FROM ratings r WHERE r.note_id = n.id) AS rating_count,
+                        (SELECT COUNT(*) FROM ratings r JOIN rater_scores rs
+                            ON rs.contributor_id = r.rater_id
+                         WHERE r.note_id = n.id AND rs.core_rater_factor < 0) AS raters_negative,
+                        (SELECT COUNT(*) FROM ratings r JOIN rater_scores rs
+                            ON rs.contributor_id = r.rater_id
+                         WHERE r.note_id = n.id AND rs.core_rater_factor > 0) AS raters_positive,
+                        c.writing_impact AS author_writing_impact,
+                        p.created_at_millis AS post_created_at_millis
+                     FROM notes n JOIN contributors c ON c.id = n.author_id
+                     JOIN posts p ON p.id = n.post_id
+                     LEFT JOIN note_scores s ON s.note_id = n.id
+                     WHERE n.deleted_at_millis IS NULL
+                       AND (s.final_rating_status IS NULL OR s.final_rating_status = 'NEEDS_MORE_RATINGS')
+                       AND c.participant_id <> $1
+                       AND NOT EXISTS (SELECT 1 FROM ratings r JOIN contributors v ON v.id = r.rater_id
+                                       WHERE r.note_id = n.id AND v.participant_id = $1)
+                     ORDER BY n.created_at_millis DESC, n.id DESC LIMIT $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(viewer.unwrap_or("").to_string())
+                    .bind(limit)
+                    .fetch_all(self.reader())
+                    .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let note = note_from(row)?;
+                    let history = history_of(self.reader(), note.note_id).await?;
+                    out.push(HelpCandidate {
+                        view: NoteView {
+                            deleted_at_millis: row.try_get("deleted_at_millis")?,
+                            score: score_from(row)?,
+                            ratings: row.try_get("rating_count")?,
+                            history,
+                            note,
+                        },
+                        post_created_at_millis: row.try_get("post_created_at_millis")?,
+                        raters_negative: row.try_get("raters_negative")?,
+                        raters_positive: row.try_get("raters_positive")?,
+                        author_writing_impact: row.try_get("author_writing_impact")?,
+                    });
+                }
+                Ok(out)
+            }
+
             async fn rate(&self, rating: &RatingRow, check: Check<'_, RaterFacts>) -> Result<bool> {
                 let mut tx = self.writer().begin().await?;
                 let rater = lock_contributor(&mut tx, &rating.rater, rating.created_at_millis).await?;
@@ -931,7 +987,7 @@ macro_rules! store_impl {
                 for batch in result.note_scores.chunks(BATCH_ROWS) {
                     let mut q = QueryBuilder::<$db>::new(
                         "INSERT INTO note_scores (note_id, run_id, core_note_intercept, core_note_factor,
-                            final_rating_status, core_rating_status, first_tag, second_tag, decided_by,
+                            core_note_intercept_min, core_note_intercept_max, final_rating_status, core_rating_status, first_tag, second_tag, decided_by,
                             num_ratings) ",
                     );
                     q.push_values(batch, |mut b, s| {
@@ -939,6 +995,8 @@ macro_rules! store_impl {
                             .push_bind(run_id)
                             .push_bind(s.core_note_intercept)
                             .push_bind(s.core_note_factor)
+                            .push_bind(s.core_note_intercept_min)
+                            .push_bind(s.core_note_intercept_max)
                             .push_bind(s.final_rating_status.clone())
                             .push_bind(s.core_rating_status.clone())
                             .push_bind(s.first_tag.clone())
@@ -1192,6 +1250,66 @@ macro_rules! store_impl {
                 counts.status_history = insert_history(&mut tx, &unique_history(&data.status_history)).await?;
                 tx.commit().await?;
                 Ok(counts)
+            }
+
+            async fn create_session(
+                &self,
+                id_hash: &str,
+                contributor_id: i64,
+                csrf: &str,
+                now_millis: i64,
+                expires_at_millis: i64,
+            ) -> Result<()> {
+                let mut tx = self.writer().begin().await?;
+                sqlx::query("DELETE FROM sessions WHERE expires_at_millis <= $1")
+                    .bind(now_millis)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO sessions (id_hash, contributor_id, csrf, created_at_millis, expires_at_millis)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id_hash)
+                .bind(contributor_id)
+                .bind(csrf)
+                .bind(now_millis)
+                .bind(expires_at_millis)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| conflict_or(e, "session"))?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn session(&self, id_hash: &str, now_millis: i64) -> Result<Option<SessionRecord>> {
+                let sql = format!(
+                    "SELECT {CONTRIBUTOR_COLUMNS}, x.csrf, x.expires_at_millis
+                     FROM contributors JOIN (
+                        SELECT contributor_id, csrf, expires_at_millis FROM sessions
+                        WHERE id_hash = $1 AND expires_at_millis > $2
+                     ) x ON x.contributor_id = contributors.id"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(id_hash)
+                    .bind(now_millis)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.map(|row| {
+                    Ok(SessionRecord {
+                        contributor: contributor_from(&row)?,
+                        csrf: row.try_get("csrf")?,
+                        expires_at_millis: row.try_get("expires_at_millis")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn delete_session(&self, id_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
             }
 
             async fn max_id(&self) -> Result<i64> {

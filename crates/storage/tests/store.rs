@@ -227,6 +227,8 @@ both! {
             note_id: 1,
             core_note_intercept: Some(0.45),
             core_note_factor: Some(-0.1),
+            core_note_intercept_min: Some(0.31),
+            core_note_intercept_max: Some(0.52),
             final_rating_status: Some("CURRENTLY_RATED_HELPFUL".into()),
             core_rating_status: Some("CURRENTLY_RATED_HELPFUL".into()),
             first_tag: Some("helpfulClear".into()),
@@ -282,6 +284,95 @@ both! {
         assert_eq!(store.latest_run().await.unwrap().unwrap().id, run);
         assert_eq!(store.note(1).await.unwrap().unwrap().score, Some(score));
         assert_eq!(store.contributor("r").await.unwrap().unwrap().rating_impact, 7);
+    };
+
+    sessions_are_found_by_hash_until_they_expire_or_end => |store: Arc<dyn Store>| async move {
+        contributor(&store, "w", Some("token-hash-w")).await;
+        let w = store.contributor("w").await.unwrap().unwrap();
+        store.create_session("h1", w.id, "csrf1", T0, T0 + DAY).await.unwrap();
+        store.create_session("h2", w.id, "csrf2", T0, T0 + 2 * DAY).await.unwrap();
+        let s = store.session("h1", T0 + 1).await.unwrap().unwrap();
+        assert_eq!((s.contributor.participant_id.as_str(), s.csrf.as_str()), ("w", "csrf1"));
+        assert!(store.session("nope", T0).await.unwrap().is_none());
+        // Expired: not found; a later sign-in sweeps it away.
+        assert!(store.session("h1", T0 + DAY).await.unwrap().is_none());
+        store.create_session("h3", w.id, "csrf3", T0 + DAY, T0 + 3 * DAY).await.unwrap();
+        assert!(store.session("h1", T0).await.unwrap().is_none(), "expired rows are deleted");
+        // The same hash twice is a conflict, not a second session.
+        assert!(matches!(
+            store.create_session("h2", w.id, "x", T0 + DAY, T0 + 3 * DAY).await,
+            Err(StoreError::Conflict(_))
+        ));
+        store.delete_session("h2").await.unwrap();
+        assert!(store.session("h2", T0 + DAY).await.unwrap().is_none());
+        store.delete_session("h2").await.unwrap();
+        assert!(store.session("h3", T0 + DAY).await.unwrap().is_some());
+    };
+
+    needs_help_candidates_leave_out_the_viewers_notes_and_ratings => |store: Arc<dyn Store>| async move {
+        for id in ["w", "v", "l", "r"] {
+            contributor(&store, id, None).await;
+        }
+        post(&store, 10, "alice").await;
+        post(&store, 11, "bob").await;
+        store.create_note(&note(1, 10, "w", T0), T0, &accept).await.unwrap();
+        store.create_note(&note(2, 11, "w", T0 + 1), T0 + 1, &accept).await.unwrap();
+        store.create_note(&note(3, 11, "v", T0 + 2), T0 + 2, &accept).await.unwrap();
+        // Note 1: rated by v, and by one rater of each sign.
+        for (rater, at) in [("v", 3), ("l", 4), ("r", 5)] {
+            store.rate(&rating(1, rater, HelpfulnessLevel::Helpful, T0 + at), &accept).await.unwrap();
+        }
+        let scores = |note_id, status: &str| NoteScore {
+            note_id,
+            core_note_intercept: Some(0.1),
+            core_note_factor: Some(0.0),
+            core_note_intercept_min: None,
+            core_note_intercept_max: None,
+            final_rating_status: Some(status.into()),
+            core_rating_status: Some(status.into()),
+            first_tag: None,
+            second_tag: None,
+            decided_by: None,
+            num_ratings: 3,
+        };
+        let rater = |id: &str, factor: f64| bridgenotes_storage::RaterScore {
+            participant_id: id.into(),
+            core_rater_intercept: Some(0.0),
+            core_rater_factor: Some(factor),
+            successful_rating_total: 0,
+            unsuccessful_rating_total: 0,
+            unsuccessful_rating_not_helpful_count: 0,
+            notes_currently_rated_helpful: 0,
+            notes_currently_rated_not_helpful: 0,
+            notes_awaiting_more_ratings: 0,
+        };
+        store
+            .store_scoring(&ScoringResult {
+                run: None,
+                note_scores: vec![
+                    scores(1, "NEEDS_MORE_RATINGS"),
+                    scores(2, "CURRENTLY_RATED_HELPFUL"),
+                ],
+                history: vec![],
+                rater_scores: vec![rater("l", -0.7), rater("r", 0.4), rater("v", 0.2)],
+                contributors: vec![],
+            })
+            .await
+            .unwrap();
+        let ids = |c: &[bridgenotes_storage::HelpCandidate]| {
+            c.iter().map(|c| c.view.note.note_id).collect::<Vec<_>>()
+        };
+        // Nobody signed in: notes 3 (unscored) and 1 (needs more ratings), newest first;
+        // note 2 is decided.
+        let all = store.needs_help_candidates(None, 10).await.unwrap();
+        assert_eq!(ids(&all), vec![3, 1]);
+        let one = &all[1];
+        assert_eq!((one.raters_negative, one.raters_positive, one.view.ratings), (1, 2, 3));
+        assert_eq!(one.post_created_at_millis, T0);
+        // v wrote note 3 and rated note 1: nothing left for v.
+        assert!(store.needs_help_candidates(Some("v"), 10).await.unwrap().is_empty());
+        assert_eq!(ids(&store.needs_help_candidates(Some("w"), 10).await.unwrap()), vec![3]);
+        assert_eq!(ids(&store.needs_help_candidates(None, 1).await.unwrap()), vec![3]);
     };
 
     import_then_snapshot_gives_the_same_tables => |store: Arc<dyn Store>| async move {
