@@ -328,7 +328,10 @@ async fn rater(
             }
             Ok(response) => {
                 let status = response.status();
-                Some(format!("{status} {}", response.text().await.unwrap_or_default()))
+                Some(format!(
+                    "{status} {}",
+                    response.text().await.unwrap_or_default()
+                ))
             }
             Err(e) => Some(e.to_string()),
         };

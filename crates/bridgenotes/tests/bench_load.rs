@@ -10,7 +10,14 @@ fn load(database: &str, dir: &std::path::Path) -> Value {
     let report = dir.join("load.json");
     let output = Command::new(env!("CARGO_BIN_EXE_bridgenotes"))
         .args(["bench-load", "--quiet", "--clients", "4", "--seconds", "2"])
-        .args(["--max-requests", "20000", "--notes", "12", "--database", database])
+        .args([
+            "--max-requests",
+            "20000",
+            "--notes",
+            "12",
+            "--database",
+            database,
+        ])
         .arg("--json")
         .arg(&report)
         .output()

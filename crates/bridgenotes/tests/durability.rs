@@ -44,7 +44,10 @@ impl Rng {
 enum Db {
     Sqlite(std::path::PathBuf),
     /// A database of its own on the test server, dropped at the end.
-    Postgres { url: String, name: String },
+    Postgres {
+        url: String,
+        name: String,
+    },
 }
 
 impl Db {
@@ -170,10 +173,7 @@ impl Server {
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let started = Instant::now();
         let base = loop {
-            let line = lines
-                .next()
-                .expect("the server logs its address")
-                .unwrap();
+            let line = lines.next().expect("the server logs its address").unwrap();
             log.lock().unwrap().push_str(&line);
             log.lock().unwrap().push('\n');
             if let Some(rest) = line.split("listening on ").nth(1) {
@@ -189,7 +189,11 @@ impl Server {
                 sink.push('\n');
             }
         });
-        Server { child, base, log: Arc::clone(log) }
+        Server {
+            child,
+            base,
+            log: Arc::clone(log),
+        }
     }
 
     fn kill(mut self) {
@@ -417,9 +421,15 @@ async fn acknowledged_ratings_survive_kills(db: Db, seed: u64) {
         stored.len(),
         lost.len()
     );
-    assert!(acked > 20 * KILLS, "the clients got ratings through: {acked}");
+    assert!(
+        acked > 20 * KILLS,
+        "the clients got ratings through: {acked}"
+    );
     assert!(lost.is_empty(), "acknowledged ratings lost: {lost:?}");
-    assert!(unexpected.is_empty(), "rating rows nobody sent: {unexpected:?}");
+    assert!(
+        unexpected.is_empty(),
+        "rating rows nobody sent: {unexpected:?}"
+    );
     db.assert_consistent(true).await;
 
     // The server still starts and works on the database.
@@ -485,7 +495,11 @@ async fn one_complete_run(db: &Db) {
             "SELECT COUNT(*) FROM rater_scores WHERE run_id <> {latest}"
         ))
         .await;
-    assert_eq!((scores, of_latest), (notes, notes), "note scores of run {latest}");
+    assert_eq!(
+        (scores, of_latest),
+        (notes, notes),
+        "note scores of run {latest}"
+    );
     assert_eq!(raters_of_latest, 0, "rater scores of an older run");
 }
 
@@ -495,7 +509,16 @@ async fn killed_scoring_runs_change_nothing(db: Db, seed: u64) {
     let data = dir.path().join("community");
     let bin = env!("CARGO_BIN_EXE_bridgenotes");
     let status = Command::new(bin)
-        .args(["synth", "--quiet", "--notes", "600", "--raters", "300", "--ratings", "15000"])
+        .args([
+            "synth",
+            "--quiet",
+            "--notes",
+            "600",
+            "--raters",
+            "300",
+            "--ratings",
+            "15000",
+        ])
         .args(["--seed", "5", "--out"])
         .arg(&data)
         .status()
@@ -513,8 +536,14 @@ async fn killed_scoring_runs_change_nothing(db: Db, seed: u64) {
     let score = |base: String| {
         let client = client.clone();
         async move {
-            send(&client, reqwest::Method::POST, format!("{base}/api/admin/score"), ADMIN, json!({}))
-                .await
+            send(
+                &client,
+                reqwest::Method::POST,
+                format!("{base}/api/admin/score"),
+                ADMIN,
+                json!({}),
+            )
+            .await
         }
     };
     // One complete run: the previous statuses, and how long a run takes.

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use bridgenotes_engine::contributor_state;
 use bridgenotes_engine::pipeline::{ScoreOptions, ScoreOutputs, score};
 use bridgenotes_engine::preprocess::prepare;
 use bridgenotes_engine::pss_detection::{PssParams, detect_cliques};
@@ -301,7 +302,7 @@ fn contributor_updates(
         s.crnh_in_last_five = notes
             .iter()
             .filter(|h| is_decided(h.current_status))
-            .take(5)
+            .take(contributor_state::RECENT_NOTES)
             .filter(|h| h.current_status == Some(NoteStatus::CurrentlyRatedNotHelpful))
             .count();
     }

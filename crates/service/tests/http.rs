@@ -67,7 +67,9 @@ impl Db {
             }
             Db::Postgres(schema) => {
                 let options: sqlx::postgres::PgConnectOptions =
-                    bridgenotes_storage::testing::postgres_url().parse().unwrap();
+                    bridgenotes_storage::testing::postgres_url()
+                        .parse()
+                        .unwrap();
                 let pool = sqlx::PgPool::connect_with(options).await.unwrap();
                 let tables: Vec<String> = sqlx::query_scalar(
                     "SELECT table_name::text FROM information_schema.tables
@@ -341,8 +343,10 @@ mod rate_limited {
             .await
             .expect("PostgreSQL at 127.0.0.1:5432 (database test) must be reachable");
         let db = Db::Postgres(schema.clone());
-        super::rate_limit_changes_nothing(Server::start_with(Arc::new(store), db, 0.001, 3.0).await)
-            .await;
+        super::rate_limit_changes_nothing(
+            Server::start_with(Arc::new(store), db, 0.001, 3.0).await,
+        )
+        .await;
         drop_schema(&schema).await.unwrap();
     }
 }
@@ -939,7 +943,11 @@ async fn authorization_matrix(s: Server) {
             format!("/api/notes/{others_note}/rating"),
             Some(rating.clone()),
         ),
-        (M::POST, "/api/ai/notes".into(), Some(note_body(&fresh_post))),
+        (
+            M::POST,
+            "/api/ai/notes".into(),
+            Some(note_body(&fresh_post)),
+        ),
     ];
     let mut cases = Vec::new();
     for (method, path, body) in &endpoints {
@@ -1008,31 +1016,204 @@ async fn authorization_matrix(s: Server) {
     };
     let f = StatusCode::FORBIDDEN;
     let rate_path = |n: &str| format!("/api/notes/{n}/rating");
-    case("delete another's note", M::DELETE, format!("/api/notes/{note}"), &other, None, f, "not_note_author");
-    case("delete another's note (AI writer)", M::DELETE, format!("/api/notes/{note}"), &ai, None, f, "not_note_author");
-    case("delete a missing note", M::DELETE, "/api/notes/12345".into(), &writer, None, StatusCode::NOT_FOUND, "not_found");
-    case("rate own note", M::PUT, rate_path(&note), &writer, Some(rating.clone()), f, "own_note");
-    case("AI writer rates", M::PUT, rate_path(&note), &ai, Some(rating.clone()), f, "ai_writer_cannot_rate");
-    case("removed contributor rates", M::PUT, rate_path(&note), &removed, Some(rating.clone()), f, "removed");
-    case("rate a deleted note", M::PUT, rate_path(&deleted), &rater, Some(rating.clone()), StatusCode::CONFLICT, "note_deleted");
-    case("rate a missing note", M::PUT, rate_path("12345"), &rater, Some(rating.clone()), StatusCode::NOT_FOUND, "not_found");
-    case("rate with an unknown level", M::PUT, rate_path(&note), &rater,
-        Some(json!({"helpfulness_level": "VERY", "tags": []})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_helpfulness_level");
-    case("rate with mismatched tags", M::PUT, rate_path(&note), &rater,
-        Some(json!({"helpfulness_level": "HELPFUL", "tags": ["notHelpfulIncorrect"]})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_tag");
-    case("locked-out writer", M::POST, "/api/notes".into(), &locked, Some(note_body(&fresh_post)), f, "writing_locked");
-    case("writer not earned in", M::POST, "/api/notes".into(), &rater, Some(note_body(&fresh_post)), f, "not_earned_in");
-    case("removed writer", M::POST, "/api/notes".into(), &removed, Some(note_body(&fresh_post)), f, "removed");
-    case("over the daily note limit", M::POST, "/api/notes".into(), &busy, Some(note_body(&fresh_post)), StatusCode::TOO_MANY_REQUESTS, "daily_note_limit");
-    case("second note on a post", M::POST, "/api/notes".into(), &writer, Some(note_body(&post)), StatusCode::CONFLICT, "duplicate_note");
-    case("note on a missing post", M::POST, "/api/notes".into(), &writer, Some(note_body("12345")), StatusCode::NOT_FOUND, "not_found");
-    case("contributor on the AI writer route", M::POST, "/api/ai/notes".into(), &writer, Some(note_body(&fresh_post)), f, "not_ai_writer");
-    case("over the request limit", M::POST, format!("/api/posts/{fresh_post}/requests"), &requester, Some(json!({})), StatusCode::TOO_MANY_REQUESTS, "request_limit");
-    case("second request on a post", M::POST, format!("/api/posts/{post}/requests"), &rater, Some(json!({})), StatusCode::CONFLICT, "duplicate_request");
-    case("request on a missing post", M::POST, "/api/posts/12345/requests".into(), &rater, Some(json!({})), StatusCode::NOT_FOUND, "not_found");
-    case("post without an author", M::POST, "/api/posts".into(), &rater,
-        Some(json!({"external_id": "y", "author_handle": " ", "text": "t"})), StatusCode::UNPROCESSABLE_ENTITY, "invalid_post");
-    case("malformed id", M::PUT, rate_path("1e9"), &rater, Some(rating.clone()), StatusCode::BAD_REQUEST, "invalid_id");
+    case(
+        "delete another's note",
+        M::DELETE,
+        format!("/api/notes/{note}"),
+        &other,
+        None,
+        f,
+        "not_note_author",
+    );
+    case(
+        "delete another's note (AI writer)",
+        M::DELETE,
+        format!("/api/notes/{note}"),
+        &ai,
+        None,
+        f,
+        "not_note_author",
+    );
+    case(
+        "delete a missing note",
+        M::DELETE,
+        "/api/notes/12345".into(),
+        &writer,
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    case(
+        "rate own note",
+        M::PUT,
+        rate_path(&note),
+        &writer,
+        Some(rating.clone()),
+        f,
+        "own_note",
+    );
+    case(
+        "AI writer rates",
+        M::PUT,
+        rate_path(&note),
+        &ai,
+        Some(rating.clone()),
+        f,
+        "ai_writer_cannot_rate",
+    );
+    case(
+        "removed contributor rates",
+        M::PUT,
+        rate_path(&note),
+        &removed,
+        Some(rating.clone()),
+        f,
+        "removed",
+    );
+    case(
+        "rate a deleted note",
+        M::PUT,
+        rate_path(&deleted),
+        &rater,
+        Some(rating.clone()),
+        StatusCode::CONFLICT,
+        "note_deleted",
+    );
+    case(
+        "rate a missing note",
+        M::PUT,
+        rate_path("12345"),
+        &rater,
+        Some(rating.clone()),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    case(
+        "rate with an unknown level",
+        M::PUT,
+        rate_path(&note),
+        &rater,
+        Some(json!({"helpfulness_level": "VERY", "tags": []})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_helpfulness_level",
+    );
+    case(
+        "rate with mismatched tags",
+        M::PUT,
+        rate_path(&note),
+        &rater,
+        Some(json!({"helpfulness_level": "HELPFUL", "tags": ["notHelpfulIncorrect"]})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_tag",
+    );
+    case(
+        "locked-out writer",
+        M::POST,
+        "/api/notes".into(),
+        &locked,
+        Some(note_body(&fresh_post)),
+        f,
+        "writing_locked",
+    );
+    case(
+        "writer not earned in",
+        M::POST,
+        "/api/notes".into(),
+        &rater,
+        Some(note_body(&fresh_post)),
+        f,
+        "not_earned_in",
+    );
+    case(
+        "removed writer",
+        M::POST,
+        "/api/notes".into(),
+        &removed,
+        Some(note_body(&fresh_post)),
+        f,
+        "removed",
+    );
+    case(
+        "over the daily note limit",
+        M::POST,
+        "/api/notes".into(),
+        &busy,
+        Some(note_body(&fresh_post)),
+        StatusCode::TOO_MANY_REQUESTS,
+        "daily_note_limit",
+    );
+    case(
+        "second note on a post",
+        M::POST,
+        "/api/notes".into(),
+        &writer,
+        Some(note_body(&post)),
+        StatusCode::CONFLICT,
+        "duplicate_note",
+    );
+    case(
+        "note on a missing post",
+        M::POST,
+        "/api/notes".into(),
+        &writer,
+        Some(note_body("12345")),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    case(
+        "contributor on the AI writer route",
+        M::POST,
+        "/api/ai/notes".into(),
+        &writer,
+        Some(note_body(&fresh_post)),
+        f,
+        "not_ai_writer",
+    );
+    case(
+        "over the request limit",
+        M::POST,
+        format!("/api/posts/{fresh_post}/requests"),
+        &requester,
+        Some(json!({})),
+        StatusCode::TOO_MANY_REQUESTS,
+        "request_limit",
+    );
+    case(
+        "second request on a post",
+        M::POST,
+        format!("/api/posts/{post}/requests"),
+        &rater,
+        Some(json!({})),
+        StatusCode::CONFLICT,
+        "duplicate_request",
+    );
+    case(
+        "request on a missing post",
+        M::POST,
+        "/api/posts/12345/requests".into(),
+        &rater,
+        Some(json!({})),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    case(
+        "post without an author",
+        M::POST,
+        "/api/posts".into(),
+        &rater,
+        Some(json!({"external_id": "y", "author_handle": " ", "text": "t"})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_post",
+    );
+    case(
+        "malformed id",
+        M::PUT,
+        rate_path("1e9"),
+        &rater,
+        Some(rating.clone()),
+        StatusCode::BAD_REQUEST,
+        "invalid_id",
+    );
 
     // Over the post author limit: a fresh writer with three notes on one author's posts.
     let (_, limited) = s.contributor("earnedIn").await;
@@ -1197,7 +1378,11 @@ async fn body_size_limit(s: Server) {
     for (method, path, token) in [
         ("POST", "/api/admin/contributors".to_string(), ADMIN),
         ("POST", "/api/posts".into(), writer.as_str()),
-        ("POST", format!("/api/posts/{post}/requests"), writer.as_str()),
+        (
+            "POST",
+            format!("/api/posts/{post}/requests"),
+            writer.as_str(),
+        ),
         ("POST", "/api/notes".into(), writer.as_str()),
         ("PUT", format!("/api/notes/{note}/rating"), writer.as_str()),
         ("POST", "/api/ai/notes".into(), writer.as_str()),
@@ -1220,10 +1405,11 @@ async fn body_size_limit(s: Server) {
     for head in requests {
         for chunked in [false, true] {
             let (address, head2, chunks) = (address.clone(), head.clone(), chunks.clone());
-            let status =
-                tokio::task::spawn_blocking(move || raw_request(&address, &head2, &chunks, chunked))
-                    .await
-                    .unwrap();
+            let status = tokio::task::spawn_blocking(move || {
+                raw_request(&address, &head2, &chunks, chunked)
+            })
+            .await
+            .unwrap();
             assert_eq!(status, 413, "{head} (chunked: {chunked})");
         }
     }
@@ -1236,7 +1422,10 @@ async fn body_size_limit(s: Server) {
             Some(json!({"post_id": post, "summary": "x".repeat(60 * 1024)})),
         )
         .await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+    );
     assert_eq!(s.db.dump().await, before);
 }
 
@@ -1257,5 +1446,8 @@ async fn rate_limit_changes_nothing(s: Server) {
     );
     assert_eq!(s.db.dump().await, before);
     // Another token has its own bucket.
-    assert_eq!(s.rate(&writer, &note, "HELPFUL").await.1["error"]["code"], "own_note");
+    assert_eq!(
+        s.rate(&writer, &note, "HELPFUL").await.1["error"]["code"],
+        "own_note"
+    );
 }

@@ -46,7 +46,9 @@ async fn tokens_never_reach_the_logs() {
         .init();
 
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("logs.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("logs.db"))
+        .await
+        .unwrap();
     let config = Config {
         admin_token: Some(ADMIN.to_string()),
         ..Config::default()
@@ -113,10 +115,15 @@ async fn tokens_never_reach_the_logs() {
     let rating = json!({"helpfulness_level": "HELPFUL", "tags": []});
     let path = format!("/api/notes/{note}/rating");
     assert_eq!(
-        send(reqwest::Method::PUT, &path, &format!("Bearer {rater}"), rating.clone())
-            .await
-            .unwrap()
-            .status(),
+        send(
+            reqwest::Method::PUT,
+            &path,
+            &format!("Bearer {rater}"),
+            rating.clone()
+        )
+        .await
+        .unwrap()
+        .status(),
         200
     );
     // Refusals and errors, which are the likeliest to be logged.
@@ -130,9 +137,14 @@ async fn tokens_never_reach_the_logs() {
         send(reqwest::Method::PUT, &path, &authorization, rating.clone())
             .await
             .unwrap();
-        send(reqwest::Method::POST, "/api/admin/score", &authorization, json!({}))
-            .await
-            .unwrap();
+        send(
+            reqwest::Method::POST,
+            "/api/admin/score",
+            &authorization,
+            json!({}),
+        )
+        .await
+        .unwrap();
     }
     tokens.push(wrong);
     let score = send(

@@ -57,8 +57,8 @@ fn check(file: &str, source: &str) -> Vec<String> {
         }
         formats += 1;
         for name in placeholders(text) {
-            let constant = !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+            let constant =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_');
             let test_schema = file.ends_with("lib.rs") && name == "schema";
             // `note_views` takes its WHERE clause as a `&'static str` (a literal).
             let static_filter = file.ends_with("sql.rs")
@@ -72,8 +72,8 @@ fn check(file: &str, source: &str) -> Vec<String> {
     for (at, _) in source.match_indices(".push(") {
         let after = &source[at + ".push(".len()..];
         // Only QueryBuilder pushes carry SQL; they are the ones taking text.
-        if after.starts_with('"') {
-            let text = literal(&after[1..]);
+        if let Some(rest) = after.strip_prefix('"') {
+            let text = literal(rest);
             if text.contains('{') || text.contains('$') {
                 problems.push(format!("{file}: pushed SQL with a value: {text:?}"));
             }
@@ -83,7 +83,10 @@ fn check(file: &str, source: &str) -> Vec<String> {
         problems.push(format!("{file}: push_unseparated at byte {at}"));
     }
     if file.ends_with("sql.rs") {
-        assert!(formats >= 8, "{file}: the scan found the SQL it should ({formats})");
+        assert!(
+            formats >= 8,
+            "{file}: the scan found the SQL it should ({formats})"
+        );
     }
     problems
 }
