@@ -24,6 +24,7 @@ impl Cli {
             Command::Demo(a) => a.common.quiet,
             Command::BenchParse(a) => a.common.quiet,
             Command::BenchScore(a) => a.common.quiet,
+            Command::BenchLoad(a) => a.common.quiet,
             Command::Compare(a) => a.common.quiet,
             Command::Serve(a) => a.common.quiet,
             Command::Import(a) => a.common.quiet,
@@ -38,6 +39,7 @@ impl Cli {
             Command::Demo(a) => a.common.threads,
             Command::BenchParse(a) => a.common.threads,
             Command::BenchScore(a) => a.common.threads,
+            Command::BenchLoad(a) => a.common.threads,
             Command::Compare(a) => a.common.threads,
             Command::Serve(a) => a.common.threads,
             Command::Import(a) => a.common.threads,
@@ -59,6 +61,9 @@ pub enum Command {
     /// Benchmark: synthesize communities of given sizes, score them, and report per-stage
     /// times, throughput, peak memory and ratios (see BENCHMARKS.md).
     BenchScore(BenchScoreArgs),
+    /// Benchmark: load the service with concurrent raters for a bounded time and report
+    /// requests per second, latency percentiles and errors (see BENCHMARKS.md).
+    BenchLoad(BenchLoadArgs),
     /// Compare two scoring output folders (ours and the reference's, or two runs): statuses,
     /// model parameters and per-column agreement. A report: exits 0 even when they differ.
     Compare(CompareArgs),
@@ -191,6 +196,40 @@ pub struct BenchScoreArgs {
     /// and memory with the reference's recorded run.
     #[arg(long)]
     pub golden: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchLoadArgs {
+    /// A running server to load (default: serve --database in this process, rate limit off).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The server's administrator token (with --url; default: BRIDGENOTES_ADMIN_TOKEN).
+    #[arg(long)]
+    pub admin_token: Option<String>,
+    /// The database to serve without --url: `postgres://…` or an SQLite file (created if
+    /// missing; each run adds its contributors, posts and notes).
+    #[arg(long, default_value = "bench-load.db")]
+    pub database: String,
+    /// Concurrent raters, each a contributor of its own sending one request at a time.
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
+    /// How long the raters run, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub seconds: f64,
+    /// Stop after this many rating requests in all (default: only the time bounds the run).
+    #[arg(long)]
+    pub max_requests: Option<u64>,
+    /// Notes seeded for the raters (three per writer).
+    #[arg(long, default_value_t = 60)]
+    pub notes: usize,
+    /// Seed of the raters' choices.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Also write the report to this JSON file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
 }

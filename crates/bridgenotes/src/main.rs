@@ -1,6 +1,7 @@
 //! The `bridgenotes` command: a thin shell over the library crates.
 
 mod bench;
+mod bench_load;
 mod cli;
 mod compare;
 mod demo;
@@ -27,6 +28,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Demo(args) => demo::run(&args),
         cli::Command::BenchParse(args) => bench::parse(&args),
         cli::Command::BenchScore(args) => bench::score(&args),
+        cli::Command::BenchLoad(args) => bench_load::run(&args),
         cli::Command::Compare(args) => compare::run(&args),
         cli::Command::Serve(args) => serve::run(&args),
         cli::Command::Import(args) => exchange::import(&args),

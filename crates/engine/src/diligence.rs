@@ -17,6 +17,13 @@
 //! (round-2 weights, round-2 intercepts and μ), then i_n alone (round-3 weights, prescoring
 //! final i_u and μ), with penalties in the ratio form when ratios are given.
 //!
+//! Reference behaviour reproduced on purpose: the reference's initializer finds a note's
+//! prescoring values only when its id survives rounding to float64 ([`reaches_the_model`]);
+//! every other note starts final scoring at 0. Since fit A holds i_n fixed, those notes fit
+//! their factor with the note intercept at 0 rather than at its round-2 value, and fit B
+//! starts from that factor. The caller applies this ([`as_the_model_sees_it`]) to what it
+//! hands [`fit_diligence_final`].
+//!
 //! The rounds and the final fits are shared with the helpfulness reputation model
 //! ([`crate::reputation`]), which runs them under squared error (a `RoundSolver`).
 //!
@@ -43,6 +50,7 @@
 //! * Rows are in increasing caller index; the reference sorts note and rater ids. Only the
 //!   random draws depend on row order there; here they do not depend on it at all.
 
+use crate::community::Community;
 use crate::first_round::splitmix64;
 use crate::logit::{
     LogitData, LogitFactors, LogitParams, LogitParamsError, LogitReport, Trainable,
@@ -309,6 +317,54 @@ pub struct DiligenceFinal {
     pub rater_factor: Vec<f64>,
     pub rater_reputation: Vec<f64>,
     pub reports: [LogitReport; 2],
+}
+
+/// Whether a note's starting values reach the reference's model. Its initializer looks them
+/// up in a dictionary built from the rows of a table holding note ids next to float columns,
+/// which pandas turns into one float64 array: the keys are the ids rounded to float64, and
+/// a note is found only when its id survives that rounding (ids near 2·10¹⁸ do only when
+/// they are multiples of 256). Every other note starts from the default (0). (Two ids that
+/// round to the same float would share one entry; with ids that far apart this does not
+/// arise and is not reproduced.)
+pub fn reaches_the_model(community: &Community, note: u32) -> bool {
+    let id = community.notes[note as usize].note_id;
+    let rounded = id as f64;
+    rounded < 9_223_372_036_854_775_808.0 && rounded as i64 == id
+}
+
+/// `prescoring` without the note rows that do not reach the model
+/// ([`reaches_the_model`]), so final scoring starts those notes at 0 as the reference does
+/// (in the low-diligence model and in the reputation scorer, which share the initializer).
+pub(crate) fn as_the_model_sees_it(
+    community: &Community,
+    prescoring: &DiligencePrescoring,
+) -> DiligencePrescoring {
+    let keep: Vec<bool> = prescoring
+        .notes
+        .iter()
+        .map(|&n| reaches_the_model(community, n))
+        .collect();
+    let pick = |values: &[f64]| -> Vec<f64> {
+        values
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(v, _)| *v)
+            .collect()
+    };
+    DiligencePrescoring {
+        notes: prescoring
+            .notes
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(n, _)| *n)
+            .collect(),
+        note_intercept: pick(&prescoring.note_intercept),
+        note_factor: pick(&prescoring.note_factor),
+        note_intercept_round2: pick(&prescoring.note_intercept_round2),
+        ..prescoring.clone()
+    }
 }
 
 /// The data of one diligence fit: the included ratings, rows in increasing caller index.

@@ -5,6 +5,7 @@
 //! opens no sockets and looks at no clock. Callers (the CLI, the service) load data with
 //! `bridgenotes-format` or a database, hand it to the engine, and write what it returns.
 
+pub mod adam;
 pub mod community;
 pub mod contributor_state;
 pub mod diligence;

@@ -226,48 +226,60 @@ pub struct RatingsBuilder {
     rater_index: RaterIndex,
 }
 
-/// Rater id → index. Ids of up to 64 bytes (all public ids are 64 hex digits) are stored
-/// inline in the table, so a lookup compares bytes in the bucket it lands on instead of
-/// chasing a pointer to a heap string: this lookup runs once per rating.
+/// A rater id prepared for lookups. Every public participant id is 64 hex digits: those are
+/// held inline ([`RaterKey::Wide`]), hash by their first 16 bytes (the ids are uniformly
+/// random; equality still compares all 64) and need no pointer chase. Any other id is
+/// looked up by its text. An id's form depends only on its length, so two different ids
+/// never share a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaterKey<'a> {
+    Wide(WideId),
+    Text(&'a str),
+}
+
+/// A 64-byte rater id, inline (see [`RaterKey`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WideId([u8; 64]);
+
+impl std::hash::Hash for WideId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let word = |at: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&self.0[at..at + 8]);
+            u64::from_le_bytes(bytes)
+        };
+        state.write_u64(word(0) ^ word(8).rotate_left(29));
+    }
+}
+
+impl<'a> RaterKey<'a> {
+    pub fn new(id: &'a str) -> RaterKey<'a> {
+        match <[u8; 64]>::try_from(id.as_bytes()) {
+            Ok(bytes) => RaterKey::Wide(WideId(bytes)),
+            Err(_) => RaterKey::Text(id),
+        }
+    }
+}
+
+/// Rater id → index, by [`RaterKey`]: this lookup runs once per rating.
 #[derive(Debug, Default)]
 struct RaterIndex {
-    short: rustc_hash::FxHashMap<ShortId, u32>,
-    long: rustc_hash::FxHashMap<String, u32>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct ShortId {
-    len: u8,
-    bytes: [u8; 64],
-}
-
-impl ShortId {
-    fn new(id: &str) -> Option<ShortId> {
-        let raw = id.as_bytes();
-        if raw.len() > 64 {
-            return None;
-        }
-        let mut bytes = [0u8; 64];
-        bytes[..raw.len()].copy_from_slice(raw);
-        Some(ShortId {
-            len: raw.len() as u8,
-            bytes,
-        })
-    }
+    wide: rustc_hash::FxHashMap<WideId, u32>,
+    text: rustc_hash::FxHashMap<String, u32>,
 }
 
 impl RaterIndex {
-    fn get(&self, id: &str) -> Option<u32> {
-        match ShortId::new(id) {
-            Some(key) => self.short.get(&key).copied(),
-            None => self.long.get(id).copied(),
+    fn get(&self, key: RaterKey<'_>) -> Option<u32> {
+        match key {
+            RaterKey::Wide(id) => self.wide.get(&id).copied(),
+            RaterKey::Text(text) => self.text.get(text).copied(),
         }
     }
 
-    fn insert(&mut self, id: &str, index: u32) {
-        match ShortId::new(id) {
-            Some(key) => self.short.insert(key, index),
-            None => self.long.insert(id.to_string(), index),
+    fn insert(&mut self, key: RaterKey<'_>, index: u32) {
+        match key {
+            RaterKey::Wide(id) => self.wide.insert(id, index),
+            RaterKey::Text(text) => self.text.insert(text.to_string(), index),
         };
     }
 }
@@ -282,7 +294,7 @@ impl From<Ratings> for RatingsBuilder {
             .collect();
         let mut rater_index = RaterIndex::default();
         for (i, id) in ratings.rater_ids.iter().enumerate() {
-            rater_index.insert(id, i as u32);
+            rater_index.insert(RaterKey::new(id), i as u32);
         }
         RatingsBuilder {
             ratings,
@@ -311,12 +323,13 @@ impl RatingsBuilder {
 
     /// Index of `rater` in the rater table, interning it if new.
     pub fn intern_rater(&mut self, rater: &str) -> u32 {
-        if let Some(index) = self.rater_index.get(rater) {
+        let key = RaterKey::new(rater);
+        if let Some(index) = self.rater_index.get(key) {
             return index;
         }
         let index = self.ratings.rater_ids.len() as u32;
         self.ratings.rater_ids.push(rater.to_string());
-        self.rater_index.insert(rater, index);
+        self.rater_index.insert(key, index);
         index
     }
 
@@ -353,7 +366,7 @@ impl RatingsBuilder {
 
     /// Index of `rater` if already interned.
     pub fn find_rater(&self, rater: &str) -> Option<u32> {
-        self.rater_index.get(rater)
+        self.rater_index.get(RaterKey::new(rater))
     }
 
     /// Appends a chunk whose note and rater indices are already this builder's, except those
@@ -482,6 +495,48 @@ mod tests {
             source: Some(RatingSource::Default),
             suggestion: None,
             suggestion_id: None,
+        }
+    }
+
+    #[test]
+    fn public_ids_are_wide_keys_and_other_ids_stay_text() {
+        let public = "B8A2325F24558D5F3CB877B57B21CFA15839F980169AE684692E4ED12FE2A86E";
+        assert!(matches!(RaterKey::new(public), RaterKey::Wide(_)));
+        let lower = public.to_lowercase();
+        assert_ne!(RaterKey::new(public), RaterKey::new(&lower));
+        for other in ["", "rater-1", &public[..63], &format!("{public}0")] {
+            assert_eq!(RaterKey::new(other), RaterKey::Text(other), "{other:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Interning gives two ids the same index exactly when they are the same text,
+        /// whatever mix of packed and text keys they take.
+        #[test]
+        fn interning_tells_every_id_apart(
+            ids in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[0-9A-F]{64}",
+                    "[0-9A-Fa-f]{64}",
+                    "[0-9A-F]{1,3}",
+                    "[0-9A-Z]{63,65}",
+                    proptest::string::string_regex(".{0,70}").unwrap(),
+                ],
+                1..60,
+            )
+        ) {
+            let mut builder = RatingsBuilder::default();
+            let indices: Vec<u32> = ids.iter().map(|id| builder.intern_rater(id)).collect();
+            for (i, a) in ids.iter().enumerate() {
+                proptest::prop_assert_eq!(builder.find_rater(a), Some(indices[i]));
+                for (j, b) in ids.iter().enumerate() {
+                    proptest::prop_assert_eq!(a == b, indices[i] == indices[j]);
+                }
+            }
+            let ratings = builder.finish();
+            for (i, id) in ids.iter().enumerate() {
+                proptest::prop_assert_eq!(&ratings.rater_ids[indices[i] as usize], id);
+            }
         }
     }
 

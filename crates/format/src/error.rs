@@ -58,6 +58,17 @@ impl FormatError {
         }
     }
 
+    /// The same error with its line number (if any) moved `by` lines down.
+    pub(crate) fn shifted(mut self, by: u64) -> Self {
+        match &mut self {
+            FormatError::Cell { line, .. }
+            | FormatError::Ragged { line, .. }
+            | FormatError::Malformed { line, .. } => *line += by,
+            _ => {}
+        }
+        self
+    }
+
     /// The 1-based line the error is on, where it has one.
     pub fn line(&self) -> Option<u64> {
         match self {

@@ -12,8 +12,8 @@ use std::io::Read;
 use std::path::Path;
 
 use bridgenotes_engine::rating::{
-    HELPFUL_TAGS, LOCAL, NOT_HELPFUL_TAGS, RatingRow, RatingsBuilder, Suggestion,
-    UnusedRatingColumns, flag,
+    HELPFUL_TAGS, LOCAL, NOT_HELPFUL_TAGS, RaterKey, RatingRow, RatingsBuilder, Suggestion,
+    UnusedRatingColumns, WideId, flag,
 };
 use bridgenotes_engine::{HelpfulnessLevel, RatingSource, Ratings};
 use rayon::prelude::*;
@@ -153,14 +153,22 @@ fn parse<'a>(row: &Row<'_, 'a>) -> Result<Parsed<'a>> {
     })
 }
 
+/// Marks a rater index of a chunk's row that is still a slot of [`Chunk::pending`].
+const PENDING: u32 = 1 << 30;
+
 /// Ratings of one chunk. Ids the builder already knows get their global index; new ones a
 /// chunk-local index marked with [`LOCAL`] (see `RatingsBuilder::append_partially_interned`).
 struct Chunk<'a, 'b> {
     known: &'b RatingsBuilder,
     ratings: Ratings,
-    /// Every rater id seen in this chunk, resolved (global or local index): a small table
-    /// that stays in cache, consulted before the builder's large one.
-    seen_raters: FxHashMap<&'a str, u32>,
+    /// Every rater id seen in this chunk, as a slot of `pending`: small tables that stay in
+    /// cache. Public ids (64 hex digits) are inline keys; any other id is keyed by its text.
+    seen_wide: FxHashMap<WideId, u32>,
+    seen_text: FxHashMap<&'a str, u32>,
+    /// The chunk's distinct rater ids in order of first sight. They are looked up in the
+    /// builder's large table together at the end of the chunk, in one tight loop whose
+    /// cache misses overlap, instead of one miss at a time between rows.
+    pending: Vec<&'a str>,
     new_notes: FxHashMap<i64, u32>,
     last_note: Option<(i64, u32)>,
 }
@@ -174,7 +182,9 @@ impl<'a, 'b> Chunk<'a, 'b> {
         Chunk {
             known,
             ratings,
-            seen_raters: FxHashMap::with_capacity_and_hasher(1 << 16, Default::default()),
+            seen_wide: FxHashMap::with_capacity_and_hasher(1 << 14, Default::default()),
+            seen_text: FxHashMap::default(),
+            pending: Vec::new(),
             new_notes: FxHashMap::default(),
             last_note: None,
         }
@@ -200,14 +210,38 @@ impl<'a, 'b> Chunk<'a, 'b> {
         index
     }
 
+    /// The rater's slot in `pending`, marked [`PENDING`].
     fn rater_index(&mut self, rater: &'a str) -> u32 {
-        let (known, ids) = (self.known, &mut self.ratings.rater_ids);
-        *self.seen_raters.entry(rater).or_insert_with(|| {
-            known.find_rater(rater).unwrap_or_else(|| {
-                ids.push(rater.to_string());
-                (ids.len() - 1) as u32 | LOCAL
+        let pending = &mut self.pending;
+        let slot = || {
+            pending.push(rater);
+            (pending.len() - 1) as u32 | PENDING
+        };
+        match RaterKey::new(rater) {
+            RaterKey::Wide(id) => *self.seen_wide.entry(id).or_insert_with(slot),
+            RaterKey::Text(text) => *self.seen_text.entry(text).or_insert_with(slot),
+        }
+    }
+
+    /// Resolves the pending rater ids (known: their global index; new: a local one) and
+    /// replaces the slots in the rows.
+    fn finish(mut self) -> Ratings {
+        let known = self.known;
+        let ids = &mut self.ratings.rater_ids;
+        let resolved: Vec<u32> = self
+            .pending
+            .iter()
+            .map(|rater| {
+                known.find_rater(rater).unwrap_or_else(|| {
+                    ids.push(rater.to_string());
+                    (ids.len() - 1) as u32 | LOCAL
+                })
             })
-        })
+            .collect();
+        for rater in &mut self.ratings.rater {
+            *rater = resolved[(*rater & !PENDING) as usize];
+        }
+        self.ratings
     }
 
     fn push(&mut self, p: Parsed<'a>) {
@@ -274,14 +308,38 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// An integer field. Plain digits (up to 19) followed by a tab or the line end are
+    /// scanned and parsed in one pass; anything else (a sign, more digits, a bad byte) goes
+    /// the general way.
     fn int(&mut self) -> Option<i64> {
+        let rest = self.line.get(self.at..)?;
+        let mut value = 0u64;
+        let mut digits = 0;
+        for &b in rest.iter().take(19) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            value = value * 10 + u64::from(d);
+            digits += 1;
+        }
+        if digits > 0
+            && rest.get(digits).is_none_or(|&b| b == b'\t')
+            && let Ok(value) = i64::try_from(value)
+        {
+            self.at += digits + 1;
+            return Some(value);
+        }
         parse_i64(self.field()?)
     }
 
     fn opt_int(&mut self) -> Option<Option<i64>> {
-        match self.field()? {
-            b"" => Some(None),
-            raw => parse_i64(raw).map(Some),
+        match self.line.get(self.at..)? {
+            [] | [b'\t', ..] => {
+                self.at += 1;
+                Some(None)
+            }
+            _ => self.int().map(Some),
         }
     }
 
@@ -354,14 +412,15 @@ fn parse_standard(line: &[u8]) -> Option<Parsed<'_>> {
     })
 }
 
-/// Parses whole lines; `first_line` is the line number of the first one.
+/// Parses whole lines. Returns the ratings and the number of line ends in `bytes`; line
+/// numbers in errors count from 1 at the chunk's first line (the caller, which knows where
+/// the chunk starts, shifts them: counting lines ahead of time would cost a pass).
 fn parse_chunk(
     layout: &Layout,
     bytes: &[u8],
-    first_line: u64,
     known: &RatingsBuilder,
     keep_unused: bool,
-) -> Result<Ratings> {
+) -> Result<(Ratings, u64)> {
     let mut chunk = Chunk::new(known, keep_unused);
     let standard = layout.width() == SPECS.len()
         && layout
@@ -377,7 +436,9 @@ fn parse_chunk(
             *start = end + 1;
             Some(line)
         });
-    for (line, mut text) in (first_line..).zip(lines) {
+    let mut line_ends = 0u64;
+    for (line, mut text) in (1..).zip(lines) {
+        line_ends = line - 1;
         if let Some(stripped) = text.strip_suffix(b"\r") {
             text = stripped;
         }
@@ -402,7 +463,7 @@ fn parse_chunk(
             })?);
         }
     }
-    Ok(chunk.ratings)
+    Ok((chunk.finish(), line_ends))
 }
 
 /// Splits a line at tabs into `fields` (cleared first).
@@ -434,15 +495,48 @@ fn split_chunks(block: &[u8], size: usize) -> Vec<&[u8]> {
     chunks
 }
 
-/// Reads until `buf` holds at least `target` bytes or the input ends; returns true at the end.
-/// Appends into spare capacity (no zero-filling of the buffer).
-fn fill(input: &mut dyn Read, buf: &mut Vec<u8>, target: usize) -> std::io::Result<bool> {
-    if buf.len() >= target {
-        return Ok(false);
+/// A read buffer whose bytes stay initialized from one refill to the next: reading into it
+/// never zero-fills (`Read::read_to_end` on a generic reader zeroes every byte it reads
+/// into, a memset as large as the file).
+struct Buffer {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl Buffer {
+    fn new(capacity: usize) -> Buffer {
+        Buffer {
+            bytes: vec![0; capacity],
+            len: 0,
+        }
     }
-    let wanted = target - buf.len();
-    let got = input.take(wanted as u64).read_to_end(buf)?;
-    Ok(got < wanted)
+
+    /// The bytes read and not yet consumed.
+    fn filled(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Reads until at least `target` bytes are held or the input ends; true at the end.
+    fn fill(&mut self, input: &mut dyn Read, target: usize) -> std::io::Result<bool> {
+        if self.bytes.len() < target {
+            self.bytes.resize(target, 0);
+        }
+        while self.len < target {
+            match input.read(&mut self.bytes[self.len..target]) {
+                Ok(0) => return Ok(true),
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Drops the first `n` bytes.
+    fn consume(&mut self, n: usize) {
+        self.bytes.copy_within(n..self.len, 0);
+        self.len -= n;
+    }
 }
 
 /// Reads ratings from a file or a directory of part files (sorted by name). `progress` is
@@ -525,9 +619,9 @@ fn read_file(
     chunk: usize,
 ) -> Result<()> {
     let io = |e| FormatError::io(path, e);
-    let mut buf = Vec::with_capacity(block + chunk);
-    let mut eof = fill(input, &mut buf, block).map_err(io)?;
-    if buf.is_empty() {
+    let mut buf = Buffer::new(block + chunk);
+    let mut eof = buf.fill(input, block).map_err(io)?;
+    if buf.len == 0 {
         return Err(FormatError::Empty {
             path: path.to_path_buf(),
         });
@@ -535,69 +629,63 @@ fn read_file(
     // The header: the first line.
     let mut target = block;
     let header_end = loop {
-        if let Some(at) = memchr::memchr(b'\n', &buf) {
+        if let Some(at) = memchr::memchr(b'\n', buf.filled()) {
             break at;
         }
         if eof {
-            break buf.len();
+            break buf.len;
         }
         target *= 2;
-        eof = fill(input, &mut buf, target).map_err(io)?;
+        eof = buf.fill(input, target).map_err(io)?;
     };
-    let first_line = buf[..header_end]
-        .strip_suffix(b"\r")
-        .unwrap_or(&buf[..header_end]);
+    let first_line = &buf.filled()[..header_end];
+    let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
     let header: Vec<&[u8]> = first_line.split(|&b| b == b'\t').collect();
     let (layout, mut start, mut line) = if options.headers {
         (
             Layout::from_header(path, &SPECS, &header)?,
-            (header_end + 1).min(buf.len()),
+            (header_end + 1).min(buf.len),
             2,
         )
     } else {
         (Layout::positional(path, &SPECS, header.len())?, 0, 1)
     };
     loop {
-        if start == buf.len() && eof {
+        if start == buf.len && eof {
             return Ok(());
         }
-        let end = match memchr::memrchr(b'\n', &buf[start..]) {
+        let end = match memchr::memrchr(b'\n', &buf.filled()[start..]) {
             Some(at) => start + at + 1,
-            None if eof => buf.len(),
+            None if eof => buf.len,
             None => {
                 // A line longer than the buffer: read more.
-                target = (buf.len() * 2).max(block);
-                eof = fill(input, &mut buf, target).map_err(io)?;
+                target = (buf.len * 2).max(block);
+                eof = buf.fill(input, target).map_err(io)?;
                 continue;
             }
         };
-        let bytes = &buf[start..end];
+        let bytes = &buf.filled()[start..end];
         if memchr::memchr(b'"', bytes).is_some() {
-            let rest = std::io::Cursor::new(buf[start..].to_vec()).chain(input);
+            let rest = std::io::Cursor::new(buf.filled()[start..].to_vec()).chain(input);
             return read_quoted(path, &layout, rest, line, options, progress, builder);
         }
         let chunks = split_chunks(bytes, chunk);
-        let mut first_lines = Vec::with_capacity(chunks.len());
-        for chunk in &chunks {
-            first_lines.push(line);
-            line += memchr::memchr_iter(b'\n', chunk).count() as u64;
-        }
-        let parsed: Vec<Result<Ratings>> = chunks
+        let parsed: Vec<Result<(Ratings, u64)>> = chunks
             .par_iter()
-            .zip(first_lines.par_iter())
-            .map(|(chunk, &first)| {
-                parse_chunk(&layout, chunk, first, builder, options.keep_unused_columns)
-            })
+            .map(|chunk| parse_chunk(&layout, chunk, builder, options.keep_unused_columns))
             .collect();
-        for ratings in parsed {
-            builder.append_partially_interned(ratings?);
+        for result in parsed {
+            // A chunk's line 1 is line `line` of the file.
+            let (ratings, line_ends) = result.map_err(|e| e.shifted(line - 1))?;
+            builder.append_partially_interned(ratings);
+            line += line_ends;
         }
         progress(builder.len() as u64);
-        buf.drain(..end);
+        buf.consume(end);
         start = 0;
         if !eof {
-            let target = block.max(buf.len() + chunk);
-            eof = fill(input, &mut buf, target).map_err(io)?;
+            let target = block.max(buf.len + chunk);
+            eof = buf.fill(input, target).map_err(io)?;
         }
     }
 }

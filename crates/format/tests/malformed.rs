@@ -56,6 +56,31 @@ fn bad_number_names_line_column_and_value() {
 }
 
 #[test]
+fn errors_deep_in_a_large_file_name_the_right_line() {
+    // About 56 MB: several parallel chunks and more than one read block before the bad
+    // row, so the line number must be carried across both.
+    const ROWS: usize = 300_000;
+    let rater = "B8A2325F24558D5F3CB877B57B21CFA15839F980169AE684692E4ED12FE2A86E";
+    let mut text = ratings_header();
+    for i in 0..ROWS {
+        let created = if i == ROWS - 7 {
+            "7x".to_string()
+        } else {
+            i.to_string()
+        };
+        text += &rating_line(&(i / 10).to_string(), rater, &created, "HELPFUL");
+    }
+    assert!(text.len() > 40 << 20, "spans blocks: {} bytes", text.len());
+    let err = read_ratings_text(&text).unwrap_err();
+    // The header is line 1 and row i is line i + 2.
+    assert_eq!(err.line(), Some((ROWS - 7 + 2) as u64), "{err}");
+    let ragged = text.replacen("\tHELPFUL\t", "\tHELPFUL\t\t", 1);
+    let ok_rows = read_ratings_text(&text.replace("\t7x\t", "\t7\t")).unwrap();
+    assert_eq!(ok_rows.len(), ROWS);
+    assert_eq!(read_ratings_text(&ragged).unwrap_err().line(), Some(2));
+}
+
+#[test]
 fn unknown_enum_value_is_an_error() {
     let text = ratings_header() + &rating_line("1", "a", "1000", "VERY_HELPFUL");
     let message = read_ratings_text(&text).unwrap_err().to_string();

@@ -8,12 +8,13 @@
 
 use std::sync::LazyLock;
 
+use bridgenotes_engine::contributor_state::{self, AT_RISK_CRNH};
 use bridgenotes_engine::{Enrollment, EnrollmentState, NoteStatus};
 use bridgenotes_storage::{RaterFacts, Refusal, RefusalKind, RequesterFacts, WriterFacts};
 use regex::Regex;
 
-/// Rating impact a new contributor needs to write notes.
-pub const RATING_IMPACT_TO_EARN_IN: i64 = 5;
+/// Rating impact a new contributor needs to write notes (the engine's constant).
+pub const RATING_IMPACT_TO_EARN_IN: i64 = contributor_state::RATING_IMPACT_FOR_EARN_IN;
 /// Summary length limit, not counting URLs.
 pub const MAX_SUMMARY_CHARS: usize = 280;
 /// Note requests a contributor may make in 24 hours.
@@ -359,7 +360,7 @@ pub fn next_enrollment(current: &Enrollment, standing: &Standing, now_millis: i6
             }
         }
         EarnedIn | AtRisk => {
-            let locked = standing.crnh_in_last_five >= 3
+            let locked = standing.crnh_in_last_five > AT_RISK_CRNH as usize
                 || (standing.writing_impact <= 0 && standing.newly_not_helpful);
             if locked {
                 set(EarnedOutNoAcknowledge);
@@ -367,7 +368,7 @@ pub fn next_enrollment(current: &Enrollment, standing: &Standing, now_millis: i6
                 next.timestamp_of_last_earn_out = Some(now_millis as f64);
                 next.successful_rating_needed_to_earn_in = standing.rating_impact.max(0)
                     + RATING_IMPACT_TO_EARN_IN * next.number_of_times_earned_out;
-            } else if standing.crnh_in_last_five == 2 {
+            } else if standing.crnh_in_last_five == AT_RISK_CRNH as usize {
                 set(AtRisk);
             } else {
                 set(EarnedIn);

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use bridgenotes_engine::contributor_state;
 use bridgenotes_engine::pipeline::{ScoreOptions, ScoreOutputs, score};
 use bridgenotes_engine::preprocess::prepare;
 use bridgenotes_engine::pss_detection::{PssParams, detect_cliques};
@@ -33,19 +34,27 @@ pub enum ScoringError {
 pub async fn run_scoring(state: &AppState) -> Result<ScoringRun, ScoringError> {
     let _one_at_a_time = state.scoring.lock().await;
     let started = state.clock.now_millis();
+    let phase = std::time::Instant::now();
     let snapshot = state.store.snapshot().await?;
+    let snapshot_seconds = phase.elapsed().as_secs_f64();
     let now = state.clock.now_millis();
     let pseudo_raters = state.config.pseudo_raters;
+    let phase = std::time::Instant::now();
     let mut result = tokio::task::spawn_blocking(move || compute(snapshot, now, pseudo_raters))
         .await
         .map_err(|e| ScoringError::Engine(format!("scoring thread: {e}")))??;
+    let engine_seconds = phase.elapsed().as_secs_f64();
     let run = result.run.as_mut().expect("compute sets the run");
     run.started_at_millis = started;
     run.finished_at_millis = state.clock.now_millis();
     let mut run = run.clone();
+    let phase = std::time::Instant::now();
     run.id = state.store.store_scoring(&result).await?;
     tracing::info!(
         run = run.id,
+        snapshot_seconds,
+        engine_seconds,
+        store_seconds = phase.elapsed().as_secs_f64(),
         notes = run.notes,
         ratings = run.ratings,
         helpful = run.currently_rated_helpful,
@@ -293,7 +302,7 @@ fn contributor_updates(
         s.crnh_in_last_five = notes
             .iter()
             .filter(|h| is_decided(h.current_status))
-            .take(5)
+            .take(contributor_state::RECENT_NOTES)
             .filter(|h| h.current_status == Some(NoteStatus::CurrentlyRatedNotHelpful))
             .count();
     }

@@ -387,7 +387,7 @@ macro_rules! store_impl {
         }
 
         impl $store {
-            async fn note_views(&self, filter: &str, bind: NoteFilter<'_>) -> Result<Vec<NoteView>> {
+            async fn note_views(&self, filter: &'static str, bind: NoteFilter<'_>) -> Result<Vec<NoteView>> {
                 let sql = format!(
                     "SELECT {NOTE_COLUMNS}, {SCORE_COLUMNS},
                         (SELECT COUNT(*) FROM ratings r WHERE r.note_id = n.id) AS rating_count

@@ -21,6 +21,7 @@
 //! results are bitwise identical on any number of threads.
 
 mod accel;
+mod adam;
 mod block;
 mod data;
 mod fit;
@@ -28,6 +29,7 @@ mod math;
 mod params;
 mod symmetry;
 
+pub use adam::{AdamReport, AdamSettings, fit_logit_adam};
 pub use data::{LogitData, Run};
 pub use fit::{LogitFactors, LogitLoss, LogitReport, fit_logit, logit_gradient, logit_loss};
 pub(crate) use fit::{Penalties, largest_change, penalties, reduce};

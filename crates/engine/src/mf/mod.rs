@@ -12,13 +12,19 @@
 //! `(i_n, f_n)` is a 2×2 linear solve given the raters, every rater's likewise given the
 //! notes, and μ has a closed form. It reaches the same optimum in tens of passes instead of
 //! thousands, and when raters are frozen (final scoring) a single pass is exact.
+//!
+//! Where the reference's result depends on where its Adam loop stops rather than on the
+//! optimum (prescoring fits that start from an earlier fit), [`fit_adam`] replays that loop
+//! ([`crate::adam`]); [`gradient`] gives the loss gradient it steps along.
 
+mod adam;
 mod fit;
 mod matrix;
 mod params;
 mod pseudo_raters;
 
-pub use fit::{Factors, FitReport, Frozen, fit, loss, spectral_init};
+pub use adam::fit_adam;
+pub use fit::{Factors, FitReport, Frozen, fit, gradient, loss, spectral_init};
 pub use matrix::RatingMatrix;
 pub(crate) use matrix::counting_sort;
 pub use params::{MfParams, MfParamsError, ValidMfParams};

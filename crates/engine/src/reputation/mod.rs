@@ -25,7 +25,7 @@
 //! only) runs with note intercepts at 0 instead of the round-2 intercepts, which moves the
 //! final note factors and intercepts far from prescoring's for notes with few ratings
 //! (by up to 0.28 in intercept on the golden data). The low-diligence model's final fits
-//! share the initializer and so the quirk, which [`crate::diligence`] does not reproduce.
+//! share the initializer and so the quirk (see [`crate::diligence`]).
 //!
 //! Differences from the reference, by design:
 //! * every round is solved to a stationary point; the reference stops its Adam loops after
@@ -46,9 +46,10 @@ pub use squared::{fit_squared, squared_gradient, squared_loss};
 
 use crate::NoteStatus;
 use crate::community::{Community, ScoringRatings};
+pub use crate::diligence::reaches_the_model;
 use crate::diligence::{
-    DiligenceFinal, DiligenceGlobalIntercept, DiligenceParams, DiligencePrescoring, final_rounds,
-    prescoring_rounds, rating_weights, standard_normal,
+    DiligenceFinal, DiligenceGlobalIntercept, DiligenceParams, DiligencePrescoring,
+    as_the_model_sees_it, final_rounds, prescoring_rounds, rating_weights, standard_normal,
 };
 use crate::first_round::{MIN_RATINGS_PER_NOTE, MIN_RATINGS_PER_RATER, filter_by_counts};
 use crate::logit::{LogitData, LogitFactors, Trainable};
@@ -127,53 +128,6 @@ impl ReputationOptions {
             stable_init_mf: MfParams::default(),
             crh_threshold: COVERAGE_CRH_THRESHOLD,
         }
-    }
-}
-
-/// Whether a note's starting values reach the reference's model. Its initializer looks them
-/// up in a dictionary built from the rows of a table holding note ids next to float columns,
-/// which pandas turns into one float64 array: the keys are the ids rounded to float64, and
-/// a note is found only when its id survives that rounding (ids near 2·10¹⁸ do only when
-/// they are multiples of 256). Every other note starts from the default (0). (Two ids that
-/// round to the same float would share one entry; with ids that far apart this does not
-/// arise and is not reproduced.)
-pub fn reaches_the_model(community: &Community, note: u32) -> bool {
-    let id = community.notes[note as usize].note_id;
-    let rounded = id as f64;
-    rounded < 9_223_372_036_854_775_808.0 && rounded as i64 == id
-}
-
-/// `prescoring` without the note rows that do not reach the model
-/// ([`reaches_the_model`]), so final scoring starts those notes at 0 as the reference does.
-fn as_the_model_sees_it(
-    community: &Community,
-    prescoring: &DiligencePrescoring,
-) -> DiligencePrescoring {
-    let keep: Vec<bool> = prescoring
-        .notes
-        .iter()
-        .map(|&n| reaches_the_model(community, n))
-        .collect();
-    let pick = |values: &[f64]| -> Vec<f64> {
-        values
-            .iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(v, _)| *v)
-            .collect()
-    };
-    DiligencePrescoring {
-        notes: prescoring
-            .notes
-            .iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(n, _)| *n)
-            .collect(),
-        note_intercept: pick(&prescoring.note_intercept),
-        note_factor: pick(&prescoring.note_factor),
-        note_intercept_round2: pick(&prescoring.note_intercept_round2),
-        ..prescoring.clone()
     }
 }
 

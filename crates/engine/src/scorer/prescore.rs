@@ -3,6 +3,7 @@
 //! the final-round fit on helpful raters, and the values final scoring starts from.
 
 use crate::NoteStatus;
+use crate::adam::AdamSettings;
 use crate::community::{Community, ScoringRatings};
 use crate::diligence::{DiligenceParams, DiligencePrescoring, fit_diligence_prescoring};
 use crate::first_round::{
@@ -15,7 +16,8 @@ use crate::helpfulness::{
 };
 use crate::logit::LogitParamsError;
 use crate::mf::{
-    Factors, FitReport, Frozen, MfParams, MfParamsError, RatingMatrix, fit, spectral_init,
+    Factors, FitReport, Frozen, MfParams, MfParamsError, RatingMatrix, fit, fit_adam, loss,
+    spectral_init,
 };
 use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
 use crate::rating_view::RatingView;
@@ -43,6 +45,13 @@ pub struct PrescoreOptions {
     /// Start the first round from a fit on this modeling group's notes (13 for the core and
     /// expansion scorers; `None`: a spectral start).
     pub stable_init_group: Option<u32>,
+    /// Fits that start from an earlier fit (the first round after the stable
+    /// initialization, the final round after the first) replay the reference's Adam loop
+    /// with these settings ([`fit_adam`]; learning rate 0.2, the reference's
+    /// `initLearningRate`); `None` solves them to the stationary point. Free fits (the
+    /// stable initialization, first rounds without one) always go to the stationary point:
+    /// the reference starts those from random draws.
+    pub replay_adam: Option<AdamSettings>,
 }
 
 impl PrescoreOptions {
@@ -51,6 +60,7 @@ impl PrescoreOptions {
         PrescoreOptions {
             use_reputation: true,
             stable_init_group: Some(13),
+            replay_adam: Some(AdamSettings::with_learning_rate(0.2)),
             mf: MfParams::default(),
             rules: RuleParams::core(),
             helpfulness: HelpfulnessParams::default(),
@@ -96,6 +106,7 @@ impl RowFit {
 }
 
 /// Where a free fit starts.
+#[derive(Clone, Copy)]
 enum Start<'a> {
     /// From the leading singular vector of the centred ratings ([`spectral_init`]).
     Spectral,
@@ -110,7 +121,7 @@ pub fn fit_free(
     keep: &[bool],
     params: &MfParams,
 ) -> Result<RowFit, MfParamsError> {
-    fit_rows(ratings, keep, params, Start::Spectral)
+    fit_rows(ratings, keep, params, Start::Spectral, None)
 }
 
 fn fit_rows(
@@ -118,6 +129,7 @@ fn fit_rows(
     keep: &[bool],
     params: &MfParams,
     start: Start<'_>,
+    replay: Option<&AdamSettings>,
 ) -> Result<RowFit, MfParamsError> {
     let params = params.validate()?;
     let mut note_row = rustc_hash::FxHashMap::default();
@@ -161,7 +173,19 @@ fn fit_rows(
             init
         }
     };
-    let (mut factors, report) = fit(&matrix, &params, init, Frozen::default());
+    let (mut factors, report) = match (start, replay) {
+        (Start::From(_), Some(settings)) => {
+            let (f, replayed) = fit_adam(&matrix, &params, init, Frozen::default(), settings);
+            let (loss, mse) = loss(&matrix, &params, &f);
+            let report = FitReport {
+                passes: replayed.epochs,
+                loss,
+                mse,
+            };
+            (f, report)
+        }
+        _ => fit(&matrix, &params, init, Frozen::default()),
+    };
     factors.identify_sign();
     Ok(RowFit {
         note_rows,
@@ -224,7 +248,13 @@ fn first_round_fit(
         let subset = stable_init_ratings(community, ratings, keep, group);
         if subset.contains(&true) {
             let stable = fit_free(ratings, &subset, &options.mf)?;
-            return fit_rows(ratings, keep, &options.mf, Start::From(&stable));
+            return fit_rows(
+                ratings,
+                keep,
+                &options.mf,
+                Start::From(&stable),
+                options.replay_adam.as_ref(),
+            );
         }
     }
     fit_free(ratings, keep, &options.mf)
@@ -345,7 +375,13 @@ fn helpful_final_round(
         return Ok(None);
     }
     // Started from the first round, as the reference starts it.
-    let final_round = fit_rows(ratings, &final_mask, &options.mf, Start::From(first_round))?;
+    let final_round = fit_rows(
+        ratings,
+        &final_mask,
+        &options.mf,
+        Start::From(first_round),
+        options.replay_adam.as_ref(),
+    )?;
     Ok(Some(Helped {
         helpfulness,
         harassment_notes,

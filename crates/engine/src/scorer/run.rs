@@ -4,7 +4,7 @@
 
 use crate::NoteStatus;
 use crate::community::Community;
-use crate::diligence::{LossRatios, fit_diligence_final};
+use crate::diligence::{LossRatios, as_the_model_sees_it, fit_diligence_final};
 use crate::meta::ModelResult;
 use crate::rating_view::RatingView;
 use crate::tags::TagThresholds;
@@ -141,7 +141,9 @@ pub(super) fn finish(
             adjusted_ratio: std::array::from_fn(|k| t.get(k).copied().filter(|v| !v.is_nan())),
         });
 
-    // Final low-diligence intercepts, started from the low-diligence model's prescoring.
+    // Final low-diligence intercepts, started from the low-diligence model's prescoring as
+    // the reference's initializer sees it (notes whose id does not survive float64 start
+    // at 0).
     let mut low_diligence = vec![None; notes];
     if let Some(pre_diligence) = &prescored.diligence {
         let mut used = vec![false; final_view.ratings.len()];
@@ -156,7 +158,7 @@ pub(super) fn finish(
         let fitted = fit_diligence_final(
             RatingView::from(&final_view.ratings),
             Some(&used),
-            pre_diligence,
+            &as_the_model_sees_it(final_view, pre_diligence),
             Some(ratios),
             &config.prescore.diligence,
         )?;

@@ -1,0 +1,121 @@
+//! A replay of the reference's full-batch Adam loop (`MatrixFactorization._fit_model`), for
+//! fits whose result depends on where that loop stops rather than on the optimum.
+//!
+//! The reference trains its factorizations with Adam and stops when the loss moves by at
+//! most a convergence threshold between epochs, or when it rises after the 100th epoch.
+//! Where a fit starts from given values (no random draw), its path is repeatable, and
+//! replaying it reproduces what the reference computes in places where the optimum does
+//! not (see [`crate::harassment`]).
+//!
+//! Each epoch: the gradient of the loss, scaled to a total 2-norm of at most `max_norm`
+//! (`clip_grad_norm_`), then one Adam step with torch's defaults (β = (0.9, 0.999),
+//! ε = 1e-8, bias-corrected). Parameters, gradients and Adam's moments are rounded to single
+//! precision, as torch holds them; the callers' sums are taken in double precision in a
+//! fixed order, so results do not depend on the thread count.
+
+use rayon::prelude::*;
+
+/// Settings of the replayed loop; [`AdamSettings::with_learning_rate`] gives torch's Adam
+/// defaults with the reference's stopping rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamSettings {
+    pub learning_rate: f64,
+    /// Stop when the loss moves by at most this between epochs (`convergence`, 1e-7).
+    pub convergence: f64,
+    /// Gradients are scaled to a total 2-norm of at most this (`clip_grad_norm_`, 1.0).
+    pub max_norm: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// After this many epochs, a rise of the loss stops the loop (100).
+    pub rise_after_epochs: usize,
+    /// A bound the reference does not have, against a loop that never stops.
+    pub max_epochs: usize,
+}
+
+impl AdamSettings {
+    /// The reference's loop at learning rate `learning_rate`.
+    pub fn with_learning_rate(learning_rate: f64) -> Self {
+        AdamSettings {
+            learning_rate,
+            convergence: 1e-7,
+            max_norm: 1.0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            rise_after_epochs: 100,
+            max_epochs: 20_000,
+        }
+    }
+}
+
+/// How a replayed fit went.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamReport {
+    /// Adam steps taken.
+    pub epochs: usize,
+    /// The loss at the end (single precision, as the reference compares it).
+    pub loss: f64,
+    /// Whether the loop hit [`AdamSettings::max_epochs`].
+    pub hit_epoch_limit: bool,
+}
+
+/// Rounds to single precision, as torch stores parameters.
+pub(crate) fn single(x: f64) -> f64 {
+    x as f32 as f64
+}
+
+/// Runs the loop on the flat parameter vector `x` (rounded to single precision first):
+/// `loss` gives the objective at a point, `gradient` its gradient (one entry per parameter).
+pub fn replay_adam(
+    x: &mut [f64],
+    settings: &AdamSettings,
+    loss: impl Fn(&[f64]) -> f64,
+    gradient: impl Fn(&[f64]) -> Vec<f64>,
+) -> AdamReport {
+    x.iter_mut().for_each(|v| *v = single(*v));
+    let mut m = vec![0.0; x.len()];
+    let mut v = vec![0.0; x.len()];
+    let mut prev_loss = 1e10;
+    let mut current = single(loss(x));
+    let mut epoch = 0usize;
+    let mut hit_epoch_limit = false;
+    while (current - prev_loss).abs() > settings.convergence
+        && !(epoch > settings.rise_after_epochs && current > prev_loss)
+    {
+        if epoch >= settings.max_epochs {
+            hit_epoch_limit = true;
+            break;
+        }
+        prev_loss = current;
+        let mut g = gradient(x);
+        assert_eq!(g.len(), x.len(), "one gradient entry per parameter");
+        g.iter_mut().for_each(|v| *v = single(*v));
+        let total = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let coef = (settings.max_norm / (total + 1e-6)).min(1.0);
+        let step = i32::try_from(epoch + 1).unwrap_or(i32::MAX);
+        let bias1 = 1.0 - settings.beta1.powi(step);
+        let bias2_sqrt = (1.0 - settings.beta2.powi(step)).sqrt();
+        let step_size = settings.learning_rate / bias1;
+        let s = settings;
+        x.par_iter_mut()
+            .zip(m.par_iter_mut())
+            .zip(v.par_iter_mut())
+            .zip(g.par_iter())
+            .with_min_len(4096)
+            .for_each(|(((p, m), v), &g)| {
+                let g = single(g * coef);
+                *m = single(*m + (1.0 - s.beta1) * (g - *m));
+                *v = single(single(*v * s.beta2) + (1.0 - s.beta2) * g * g);
+                let denom = single(single(v.sqrt() / bias2_sqrt) + s.eps);
+                *p = single(*p - step_size * (*m / denom));
+            });
+        current = single(loss(x));
+        epoch += 1;
+    }
+    AdamReport {
+        epochs: epoch,
+        loss: current,
+        hit_epoch_limit,
+    }
+}
