@@ -7,7 +7,7 @@ use anyhow::Context;
 use bridgenotes_engine::community::Community;
 use bridgenotes_engine::output::status_history_table;
 use bridgenotes_engine::pipeline::{ScoreOptions, ScoreOutputs, score_observed};
-use bridgenotes_engine::preprocess::prepare;
+use bridgenotes_engine::preprocess::{PrepareError, prepare};
 use bridgenotes_engine::pss_detection::{PssParams, detect_cliques};
 use bridgenotes_engine::topic_model::assign_topics;
 use bridgenotes_format::{ReadOptions, write};
@@ -28,6 +28,55 @@ pub struct RunSettings {
     pub timings: Option<std::path::PathBuf>,
 }
 
+/// Warns, with counts, about input rows that are read but skipped or unusual: ratings of
+/// notes in neither the notes file nor the status history (dropped, as the reference drops
+/// them), and notes and ratings created after the scoring time (scored as they are).
+fn warn_about_inputs(inputs: &crate::load::Inputs, now_millis: i64) {
+    let known: std::collections::HashSet<i64> = inputs
+        .notes
+        .iter()
+        .map(|n| n.note_id)
+        .chain(inputs.status_history.iter().map(|h| h.note_id))
+        .collect();
+    let ratings = &inputs.ratings;
+    let unknown: Vec<bool> = ratings
+        .note_ids
+        .iter()
+        .map(|id| !known.contains(id))
+        .collect();
+    let unknown_ratings = ratings
+        .note
+        .iter()
+        .filter(|&&k| unknown[k as usize])
+        .count();
+    if unknown_ratings > 0 {
+        let unknown_notes = ratings
+            .note
+            .iter()
+            .filter(|&&k| unknown[k as usize])
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        tracing::warn!(
+            "dropped {unknown_ratings} rating(s) of {unknown_notes} note(s) in neither the notes file nor the note status history"
+        );
+    }
+    let future_notes = inputs
+        .notes
+        .iter()
+        .filter(|n| n.created_at_millis > now_millis)
+        .count();
+    let future_ratings = ratings
+        .created_at_millis
+        .iter()
+        .filter(|&&t| t > now_millis)
+        .count();
+    if future_notes + future_ratings > 0 {
+        tracing::warn!(
+            "{future_notes} note(s) and {future_ratings} rating(s) were created after the scoring time ({now_millis}); scored as they are"
+        );
+    }
+}
+
 /// Reads the inputs, scores them and writes the four output files into `outdir`.
 pub fn score_to_dir(
     paths: &InputPaths<'_>,
@@ -43,13 +92,48 @@ pub fn score_to_dir(
         settings.cache_dir.as_deref(),
         settings.quiet,
     )?;
+    let wall_millis = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
+    let now_millis = settings.epoch_millis.unwrap_or(wall_millis);
+    if inputs.ratings.is_empty() {
+        anyhow::bail!(
+            "{}: no ratings to score (the file has no rows after its header)",
+            paths.ratings.display()
+        );
+    }
+    warn_about_inputs(&inputs, now_millis);
     let (community, report) = prepare(
         inputs.notes,
         inputs.ratings,
         inputs.status_history,
         inputs.enrollment,
     )
+    .map_err(|e| {
+        // Name the file the offending rows are in.
+        let file = match &e {
+            PrepareError::DuplicateRating { .. } => paths.ratings,
+            PrepareError::DuplicateNote { .. } => paths.notes,
+            PrepareError::DuplicateHistory { .. } | PrepareError::HistoryMismatch { .. } => {
+                paths.status
+            }
+            PrepareError::DuplicateEnrollment { .. } => paths.enrollment,
+        };
+        anyhow::anyhow!("{}: {e}", file.display())
+    })
     .context("preparing the inputs")?;
+    if report.duplicate_notes > 0 {
+        tracing::warn!(
+            "{}: dropped {} exact duplicate note row(s)",
+            paths.notes.display(),
+            report.duplicate_notes
+        );
+    }
+    if report.duplicate_ratings > 0 {
+        tracing::warn!(
+            "{}: dropped {} exact duplicate rating(s)",
+            paths.ratings.display(),
+            report.duplicate_ratings
+        );
+    }
     timer.record("load and prepare", started.elapsed().as_secs_f64());
     tracing::info!(
         notes = community.notes.len(),
@@ -58,8 +142,6 @@ pub fn score_to_dir(
         ?report,
         "inputs prepared"
     );
-    let wall_millis = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
-    let now_millis = settings.epoch_millis.unwrap_or(wall_millis);
     let phase = Instant::now();
     let topics = match assign_topics(&community.notes) {
         Ok(assignment) => assignment.note_topics,

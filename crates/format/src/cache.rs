@@ -132,45 +132,50 @@ fn load(file: &Path, key: &str) -> std::io::Result<Option<Ratings>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut input = BufReader::with_capacity(1 << 20, handle);
+    decode(BufReader::with_capacity(1 << 20, handle), key)
+}
+
+/// Decodes the bytes of a cache file: `Ok(None)` when it was written for another `key`, an
+/// `InvalidData` or `UnexpectedEof` error when it is not a whole, consistent cache file.
+/// The bytes are not trusted: counts and lengths in them are checked against the bytes that
+/// follow before anything is allocated for them, and every index is checked.
+pub fn decode(mut input: impl Read, key: &str) -> std::io::Result<Option<Ratings>> {
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
     let mut magic = [0u8; 8];
     input.read_exact(&mut magic)?;
-    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
     if &magic != MAGIC {
         return Err(bad("not a bridgenotes ratings cache"));
     }
-    let mut u64_buf = [0u8; 8];
-    let mut read_u64 = |input: &mut BufReader<std::fs::File>| -> std::io::Result<u64> {
-        input.read_exact(&mut u64_buf)?;
-        Ok(u64::from_le_bytes(u64_buf))
+    let read_u64 = |input: &mut dyn Read| -> std::io::Result<u64> {
+        let mut bytes = [0u8; 8];
+        input.read_exact(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
     };
-    let key_len = read_u64(&mut input)? as usize;
-    if key_len != key.len() {
+    let key_len = read_u64(&mut input)?;
+    if key_len != key.len() as u64 {
         return Ok(None);
     }
-    let mut stored = vec![0u8; key_len];
-    input.read_exact(&mut stored)?;
+    let stored = read_bytes(&mut input, key_len)?;
     if stored != key.as_bytes() {
         return Ok(None);
     }
     let (notes, raters, rows) = (
-        read_u64(&mut input)? as usize,
-        read_u64(&mut input)? as usize,
-        read_u64(&mut input)? as usize,
+        read_u64(&mut input)?,
+        read_u64(&mut input)?,
+        read_u64(&mut input)?,
     );
     let mut r = Ratings::default();
-    let mut bytes = vec![0u8; notes * 8];
-    input.read_exact(&mut bytes)?;
-    r.note_ids = bytes
+    let note_bytes = notes
+        .checked_mul(8)
+        .ok_or_else(|| bad("note count out of range"))?;
+    r.note_ids = read_bytes(&mut input, note_bytes)?
         .chunks_exact(8)
         .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
         .collect();
-    r.rater_ids.reserve(raters);
     for _ in 0..raters {
         let mut len = [0u8; 4];
         input.read_exact(&mut len)?;
-        let mut id = vec![0u8; u32::from_le_bytes(len) as usize];
-        input.read_exact(&mut id)?;
+        let id = read_bytes(&mut input, u64::from(u32::from_le_bytes(len)))?;
         r.rater_ids
             .push(String::from_utf8(id).map_err(|_| bad("rater id is not UTF-8"))?);
     }
@@ -180,7 +185,7 @@ fn load(file: &Path, key: &str) -> std::io::Result<Option<Ratings>> {
         input.read_exact(&mut row)?;
         let note = u32::from_le_bytes(row[0..4].try_into().expect("4 bytes"));
         let rater = u32::from_le_bytes(row[4..8].try_into().expect("4 bytes"));
-        if note as usize >= notes || rater as usize >= raters {
+        if u64::from(note) >= notes || u64::from(rater) >= raters {
             return Err(bad("index out of range"));
         }
         r.note.push(note);
@@ -209,6 +214,17 @@ fn load(file: &Path, key: &str) -> std::io::Result<Option<Ratings>> {
         return Err(bad("trailing bytes"));
     }
     Ok(Some(r))
+}
+
+/// Reads exactly `len` bytes, growing the buffer only as bytes arrive (a damaged length
+/// cannot make it allocate more than the input holds).
+fn read_bytes(input: &mut impl Read, len: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    input.take(len).read_to_end(&mut bytes)?;
+    if (bytes.len() as u64) < len {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -268,6 +284,74 @@ mod tests {
                 .unwrap()
                 .len(),
             3
+        );
+    }
+
+    /// A cache file's header up to its three counts (notes, raters, rows).
+    fn header(key: &str, notes: u64, raters: u64, rows: u64) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&(key.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(key.as_bytes());
+        for count in [notes, raters, rows] {
+            bytes.extend_from_slice(&count.to_le_bytes());
+        }
+        bytes
+    }
+
+    #[test]
+    fn damaged_counts_and_lengths_are_errors_not_allocations() {
+        // Each of these once overflowed a multiplication or asked the allocator for more
+        // memory than exists (an abort) before reading a byte of what the count promised.
+        let key = "k";
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("note count overflows", header(key, u64::MAX, 0, 0)),
+            ("note count too large", header(key, 1 << 40, 0, 0)),
+            ("rater count too large", header(key, 0, 1 << 62, 0)),
+            ("row count too large", header(key, 0, 0, u64::MAX)),
+            ("rater id too long", {
+                let mut bytes = header(key, 0, 1, 0);
+                bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+                bytes.extend_from_slice(b"abc");
+                bytes
+            }),
+        ];
+        for (what, bytes) in cases {
+            let error = decode(&bytes[..], key).expect_err(what);
+            assert!(
+                matches!(
+                    error.kind(),
+                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+                ),
+                "{what}: {error}"
+            );
+        }
+        // A key of a damaged length is another input's cache, not an error.
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(decode(&bytes[..], key).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_cache_file_with_damaged_counts_is_ignored_and_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("ratings.tsv");
+        let mut text = crate::ratings::header();
+        text += &format!("1\ta\t1000{}\n", "\t".repeat(32));
+        std::fs::write(&input, &text).unwrap();
+        let options = ReadOptions::default();
+        let cache = dir.path().join("cache");
+        std::fs::create_dir(&cache).unwrap();
+        let key = cache_key(&input, &options).unwrap();
+        let file = cache_file(&cache, &key);
+        std::fs::write(&file, header(&key, 1 << 40, 1 << 40, 1 << 40)).unwrap();
+        let ratings = read_ratings_cached(&input, &options, &cache, &|_| {}).unwrap();
+        assert_eq!(
+            ratings,
+            crate::ratings::read_ratings(&input, &options).unwrap()
+        );
+        assert_eq!(
+            decode(&std::fs::read(&file).unwrap()[..], &key).unwrap(),
+            Some(ratings)
         );
     }
 }

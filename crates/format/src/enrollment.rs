@@ -1,5 +1,6 @@
 //! The user enrollment file (`userEnrollment-00000.tsv`).
 
+use std::io::Read;
 use std::path::Path;
 
 use bridgenotes_engine::Enrollment;
@@ -7,7 +8,7 @@ use bridgenotes_engine::Enrollment;
 use crate::float::push_integral_or_repr;
 use crate::schema::{ColumnSpec, Row, for_each_row, optional, required};
 use crate::write::{push_int, push_public_text, write_lines};
-use crate::{ReadOptions, Result};
+use crate::{FormatError, ReadOptions, Result};
 
 /// Columns of the enrollment file, in public order.
 pub(crate) const SPECS: [ColumnSpec; 8] = [
@@ -40,8 +41,19 @@ fn parse(row: &Row<'_, '_>) -> Result<Enrollment> {
 
 /// Reads a user enrollment file (plain or gzipped).
 pub fn read_enrollment(path: &Path, options: &ReadOptions) -> Result<Vec<Enrollment>> {
+    let input = crate::source::open_file(path)?;
+    read_enrollment_from(input, path, options)
+}
+
+/// Reads a user enrollment file from `input` (plain or gzipped bytes); `path` names it in errors.
+pub fn read_enrollment_from(
+    input: impl Read + Send,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<Vec<Enrollment>> {
+    let input = crate::source::decompressing(input).map_err(|e| FormatError::io(path, e))?;
     let mut rows = Vec::new();
-    for_each_row(path, options, &SPECS, |row| {
+    for_each_row(input, path, options, &SPECS, |row| {
         rows.push(parse(row)?);
         Ok(())
     })?;

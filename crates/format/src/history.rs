@@ -1,5 +1,6 @@
 //! The note status history file (`noteStatusHistory-00000.tsv`).
 
+use std::io::Read;
 use std::path::Path;
 
 use bridgenotes_engine::history::STATUS_HISTORY_COLUMNS as NAMES;
@@ -8,7 +9,7 @@ use bridgenotes_engine::{NoteStatus, StatusHistoryRow};
 use crate::float::push_integral_or_repr;
 use crate::schema::{ColumnSpec, Row, for_each_row, optional, required};
 use crate::write::{push_int, push_public_text, write_lines};
-use crate::{ReadOptions, Result};
+use crate::{FormatError, ReadOptions, Result};
 
 /// Columns of the status history file, in public order.
 pub(crate) const SPECS: [ColumnSpec; 24] = {
@@ -71,8 +72,19 @@ fn parse(row: &Row<'_, '_>) -> Result<StatusHistoryRow> {
 
 /// Reads a note status history file (plain or gzipped).
 pub fn read_status_history(path: &Path, options: &ReadOptions) -> Result<Vec<StatusHistoryRow>> {
+    let input = crate::source::open_file(path)?;
+    read_status_history_from(input, path, options)
+}
+
+/// Reads a note status history file from `input` (plain or gzipped bytes); `path` names it in errors.
+pub fn read_status_history_from(
+    input: impl Read + Send,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<Vec<StatusHistoryRow>> {
+    let input = crate::source::decompressing(input).map_err(|e| FormatError::io(path, e))?;
     let mut rows = Vec::new();
-    for_each_row(path, options, &SPECS, |row| {
+    for_each_row(input, path, options, &SPECS, |row| {
         rows.push(parse(row)?);
         Ok(())
     })?;

@@ -1,5 +1,6 @@
 //! The notes file (`notes-00000.tsv`).
 
+use std::io::Read;
 use std::path::Path;
 
 use bridgenotes_engine::Note;
@@ -7,7 +8,7 @@ use bridgenotes_engine::note::{MISLEADING_REASONS, NOT_MISLEADING_REASONS};
 
 use crate::schema::{ColumnSpec, Row, for_each_row, optional, required};
 use crate::write::{push_int, push_public_text, write_lines};
-use crate::{ReadOptions, Result};
+use crate::{FormatError, ReadOptions, Result};
 
 const NOTE_ID: usize = 0;
 const AUTHOR: usize = 1;
@@ -89,8 +90,19 @@ fn parse(row: &Row<'_, '_>) -> Result<Note> {
 
 /// Reads a notes file (plain or gzipped).
 pub fn read_notes(path: &Path, options: &ReadOptions) -> Result<Vec<Note>> {
+    let input = crate::source::open_file(path)?;
+    read_notes_from(input, path, options)
+}
+
+/// Reads a notes file from `input` (plain or gzipped bytes); `path` names it in errors.
+pub fn read_notes_from(
+    input: impl Read + Send,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<Vec<Note>> {
+    let input = crate::source::decompressing(input).map_err(|e| FormatError::io(path, e))?;
     let mut notes = Vec::new();
-    for_each_row(path, options, &SPECS, |row| {
+    for_each_row(input, path, options, &SPECS, |row| {
         notes.push(parse(row)?);
         Ok(())
     })?;

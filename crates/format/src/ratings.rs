@@ -5,7 +5,8 @@
 //! chunks in parallel (each interning its note and rater ids locally) and merges them in
 //! chunk order, so the result does not depend on the thread count. Ratings carry no free
 //! text except the rare `suggestion`; a block holding a quote character falls back to the
-//! quoting-aware `csv` reader for the rest of the file.
+//! quoting-aware `csv` reader for the rest of the file. Both read a carriage return before a
+//! line feed as part of the line end and one elsewhere as part of its field.
 
 use std::io::Read;
 use std::path::Path;
@@ -92,7 +93,7 @@ pub(crate) const SPECS: [ColumnSpec; 35] = {
     specs
 };
 
-/// Bytes read per block; each block is parsed in parallel chunks of [`CHUNK`] bytes.
+/// Bytes read per block; each block is parsed in parallel chunks of about [`CHUNK`] bytes.
 const BLOCK: usize = 32 << 20;
 const CHUNK: usize = 8 << 20;
 
@@ -476,13 +477,13 @@ fn split_fields<'a>(line: &'a [u8], fields: &mut Vec<&'a [u8]>) {
     fields.push(&line[start..]);
 }
 
-/// Splits `block` (whole lines) at line ends into pieces of about [`CHUNK`] bytes.
-fn split_chunks(block: &[u8]) -> Vec<&[u8]> {
-    let mut chunks = Vec::with_capacity(block.len() / CHUNK + 1);
+/// Splits `block` (whole lines) at line ends into pieces of about `size` bytes.
+fn split_chunks(block: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut chunks = Vec::with_capacity(block.len() / size + 1);
     let mut rest = block;
-    while rest.len() > CHUNK {
-        let end = match memchr::memchr(b'\n', &rest[CHUNK..]) {
-            Some(at) => CHUNK + at + 1,
+    while rest.len() > size {
+        let end = match memchr::memchr(b'\n', &rest[size..]) {
+            Some(at) => size + at + 1,
             None => rest.len(),
         };
         chunks.push(&rest[..end]);
@@ -503,9 +504,9 @@ struct Buffer {
 }
 
 impl Buffer {
-    fn new() -> Buffer {
+    fn new(capacity: usize) -> Buffer {
         Buffer {
-            bytes: vec![0; BLOCK + CHUNK],
+            bytes: vec![0; capacity],
             len: 0,
         }
     }
@@ -551,7 +552,16 @@ pub fn read_ratings_with_progress(
         RatingsBuilder::default()
     };
     for file in crate::source::input_files(path)? {
-        read_file(&file, options, progress, &mut builder)?;
+        let mut input = crate::source::Prefetch::new(crate::source::open(&file)?);
+        read_file(
+            &mut input,
+            &file,
+            options,
+            progress,
+            &mut builder,
+            BLOCK,
+            CHUNK,
+        )?;
     }
     Ok(builder.finish())
 }
@@ -561,23 +571,63 @@ pub fn read_ratings(path: &Path, options: &ReadOptions) -> Result<Ratings> {
     read_ratings_with_progress(path, options, &|_| {})
 }
 
+/// Reads one ratings file from `input` (plain or gzipped bytes); `path` names it in errors.
+pub fn read_ratings_from(
+    input: impl Read + Send,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<Ratings> {
+    read_ratings_from_in_blocks(input, path, options, BLOCK, CHUNK)
+}
+
+/// [`read_ratings_from`] with blocks of `block` bytes parsed in chunks of `chunk` bytes (both
+/// at least 1), so that tests and fuzzing can cross block and chunk boundaries with small
+/// inputs. The result never depends on the sizes.
+#[doc(hidden)]
+pub fn read_ratings_from_in_blocks(
+    input: impl Read + Send,
+    path: &Path,
+    options: &ReadOptions,
+    block: usize,
+    chunk: usize,
+) -> Result<Ratings> {
+    let mut builder = if options.keep_unused_columns {
+        RatingsBuilder::keeping_unused_columns()
+    } else {
+        RatingsBuilder::default()
+    };
+    let mut input = crate::source::decompressing(input).map_err(|e| FormatError::io(path, e))?;
+    read_file(
+        &mut input,
+        path,
+        options,
+        &|_| {},
+        &mut builder,
+        block.max(1),
+        chunk.max(1),
+    )?;
+    Ok(builder.finish())
+}
+
 fn read_file(
+    input: &mut dyn Read,
     path: &Path,
     options: &ReadOptions,
     progress: &(dyn Fn(u64) + Sync),
     builder: &mut RatingsBuilder,
+    block: usize,
+    chunk: usize,
 ) -> Result<()> {
     let io = |e| FormatError::io(path, e);
-    let mut input = crate::source::Prefetch::new(crate::source::open(path)?);
-    let mut buf = Buffer::new();
-    let mut eof = buf.fill(&mut input, BLOCK).map_err(io)?;
+    let mut buf = Buffer::new(block + chunk);
+    let mut eof = buf.fill(input, block).map_err(io)?;
     if buf.len == 0 {
         return Err(FormatError::Empty {
             path: path.to_path_buf(),
         });
     }
     // The header: the first line.
-    let mut target = BLOCK;
+    let mut target = block;
     let header_end = loop {
         if let Some(at) = memchr::memchr(b'\n', buf.filled()) {
             break at;
@@ -586,7 +636,7 @@ fn read_file(
             break buf.len;
         }
         target *= 2;
-        eof = buf.fill(&mut input, target).map_err(io)?;
+        eof = buf.fill(input, target).map_err(io)?;
     };
     let first_line = &buf.filled()[..header_end];
     let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
@@ -609,17 +659,17 @@ fn read_file(
             None if eof => buf.len,
             None => {
                 // A line longer than the buffer: read more.
-                target = (buf.len * 2).max(BLOCK);
-                eof = buf.fill(&mut input, target).map_err(io)?;
+                target = (buf.len * 2).max(block);
+                eof = buf.fill(input, target).map_err(io)?;
                 continue;
             }
         };
-        let block = &buf.filled()[start..end];
-        if memchr::memchr(b'"', block).is_some() {
+        let bytes = &buf.filled()[start..end];
+        if memchr::memchr(b'"', bytes).is_some() {
             let rest = std::io::Cursor::new(buf.filled()[start..].to_vec()).chain(input);
             return read_quoted(path, &layout, rest, line, options, progress, builder);
         }
-        let chunks = split_chunks(block);
+        let chunks = split_chunks(bytes, chunk);
         let parsed: Vec<Result<(Ratings, u64)>> = chunks
             .par_iter()
             .map(|chunk| parse_chunk(&layout, chunk, builder, options.keep_unused_columns))
@@ -634,8 +684,8 @@ fn read_file(
         buf.consume(end);
         start = 0;
         if !eof {
-            let target = BLOCK.max(buf.len + CHUNK);
-            eof = buf.fill(&mut input, target).map_err(io)?;
+            let target = block.max(buf.len + chunk);
+            eof = buf.fill(input, target).map_err(io)?;
         }
     }
 }
@@ -650,11 +700,7 @@ fn read_quoted(
     progress: &(dyn Fn(u64) + Sync),
     builder: &mut RatingsBuilder,
 ) -> Result<()> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b'\t')
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(rest);
+    let mut reader = crate::schema::tsv_reader(rest);
     let mut record = csv::ByteRecord::new();
     loop {
         let more = reader.read_byte_record(&mut record).map_err(|e| {
@@ -768,4 +814,78 @@ pub fn write_ratings(path: &Path, ratings: &Ratings) -> Result<()> {
     write_lines(path, &header(), 0..ratings.len(), |out, i| {
         push_rating_line(out, &ratings.row(i))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rating line in the public column order (32 empty cells after the first three).
+    fn line(note: &str, rater: &str) -> String {
+        format!("{note}\t{rater}\t1000{}\n", "\t".repeat(32))
+    }
+
+    fn read_in_blocks(text: &[u8], block: usize, chunk: usize) -> Result<Ratings> {
+        read_ratings_from_in_blocks(
+            text,
+            Path::new("ratings.tsv"),
+            &ReadOptions::default(),
+            block,
+            chunk,
+        )
+    }
+
+    #[test]
+    fn block_and_chunk_sizes_never_change_the_result() {
+        let mut text = header();
+        for i in 0..40 {
+            text += &line(&(i % 7).to_string(), &format!("r{}", i % 5));
+        }
+        text += "\r\n";
+        text += &line("3", "quote\"d");
+        text += &line("8", "r1");
+        let whole = read_in_blocks(text.as_bytes(), BLOCK, CHUNK).unwrap();
+        assert_eq!(whole.len(), 42);
+        for (block, chunk) in [(1, 1), (7, 3), (64, 16), (200, 1)] {
+            assert_eq!(
+                read_in_blocks(text.as_bytes(), block, chunk).unwrap(),
+                whole
+            );
+        }
+    }
+
+    #[test]
+    fn crlf_line_ends_and_bare_carriage_returns_read_alike_on_both_paths() {
+        // Found by the ratings fuzz target, which checks that block sizes never change a
+        // result: with the `csv` crate's default terminator the quoting-aware path (taken
+        // for a block with a quote) reported each row after a CRLF line end with the line
+        // number before its own, and ended a row at a carriage return that the fast path
+        // kept inside its field.
+        let ragged = "x\ty\r\n";
+        let crlf = format!(
+            "{}{}{ragged}",
+            header(),
+            line("1", "a").replace('\n', "\r\n")
+        );
+        let quoted = format!("{crlf}{}", line("3", "q\""));
+        for text in [&crlf, &quoted] {
+            for (block, chunk) in [(BLOCK, CHUNK), (1, 1)] {
+                assert_eq!(
+                    read_in_blocks(text.as_bytes(), block, chunk).map_err(|e| e.to_string()),
+                    Err(
+                        "ratings.tsv:3: expected 35 tab-separated fields as in the header, found 2"
+                            .into()
+                    )
+                );
+            }
+        }
+        let bare = format!("{}{}", header(), line("1", "a\rb"));
+        let quoted = format!("{bare}{}", line("3", "q\""));
+        for text in [&bare, &quoted] {
+            for (block, chunk) in [(BLOCK, CHUNK), (1, 1)] {
+                let ratings = read_in_blocks(text.as_bytes(), block, chunk).unwrap();
+                assert_eq!(ratings.rater_id(0), "a\rb");
+            }
+        }
+    }
 }

@@ -1,13 +1,14 @@
 //! The note requests file (`noteRequests-00000.tsv`). The scorer does not read it; the
 //! service imports and exports it.
 
+use std::io::Read;
 use std::path::Path;
 
 use bridgenotes_engine::NoteRequest;
 
 use crate::schema::{ColumnSpec, Row, for_each_row, required};
 use crate::write::{push_int, push_public_text, write_lines};
-use crate::{ReadOptions, Result};
+use crate::{FormatError, ReadOptions, Result};
 
 /// Columns of the note requests file, in public order.
 pub(crate) const SPECS: [ColumnSpec; 7] = [
@@ -34,8 +35,19 @@ fn parse(row: &Row<'_, '_>) -> Result<NoteRequest> {
 
 /// Reads a note requests file (plain or gzipped).
 pub fn read_note_requests(path: &Path, options: &ReadOptions) -> Result<Vec<NoteRequest>> {
+    let input = crate::source::open_file(path)?;
+    read_note_requests_from(input, path, options)
+}
+
+/// Reads a note requests file from `input` (plain or gzipped bytes); `path` names it in errors.
+pub fn read_note_requests_from(
+    input: impl Read + Send,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<Vec<NoteRequest>> {
+    let input = crate::source::decompressing(input).map_err(|e| FormatError::io(path, e))?;
     let mut rows = Vec::new();
-    for_each_row(path, options, &SPECS, |row| {
+    for_each_row(input, path, options, &SPECS, |row| {
         rows.push(parse(row)?);
         Ok(())
     })?;

@@ -1,6 +1,7 @@
 //! Matching header names to known columns, and typed access to the cells of a row with
 //! errors that name file, line and column.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -165,7 +166,7 @@ impl<'a> Row<'_, 'a> {
             column: position + 1,
             name: self.layout.names[position].clone(),
             problem: problem.to_string(),
-            value: String::from_utf8_lossy(self.fields[position]).into_owned(),
+            value: shown_value(self.fields[position]),
         }
     }
 
@@ -247,6 +248,27 @@ impl<'a> Row<'_, 'a> {
     }
 }
 
+/// Longest cell text an error message repeats in full (in bytes).
+const SHOWN_VALUE_BYTES: usize = 200;
+
+/// A cell's text for an error message: lossy UTF-8, and cut after [`SHOWN_VALUE_BYTES`] with
+/// a note of the full length, so that a megabyte-long cell makes a readable error.
+fn shown_value(raw: &[u8]) -> String {
+    if raw.len() <= SHOWN_VALUE_BYTES {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
+    let mut end = SHOWN_VALUE_BYTES;
+    // Cut at a character boundary where the text is UTF-8 (at most 3 bytes back).
+    while end > SHOWN_VALUE_BYTES - 3 && end < raw.len() && raw[end] & 0xC0 == 0x80 {
+        end -= 1;
+    }
+    format!(
+        "{}… ({} bytes in all)",
+        String::from_utf8_lossy(&raw[..end]),
+        raw.len()
+    )
+}
+
 /// Parses a decimal integer (optional leading `-`) without allocating.
 pub(crate) fn parse_i64(raw: &[u8]) -> Option<i64> {
     let (negative, digits) = match raw.first() {
@@ -275,20 +297,16 @@ pub(crate) fn parse_i64(raw: &[u8]) -> Option<i64> {
 }
 
 /// Reads every row of a (possibly quoted) TSV file with the `csv` crate, calling `each` with
-/// the row. For files with free text (notes); ratings have a faster reader.
+/// the row. For files with free text (notes); ratings have a faster reader. `input` holds
+/// the file's bytes (already decompressed); `path` names it in errors.
 pub(crate) fn for_each_row(
+    input: impl Read,
     path: &Path,
     options: &ReadOptions,
     specs: &[ColumnSpec],
     mut each: impl FnMut(&Row<'_, '_>) -> Result<()>,
 ) -> Result<()> {
-    let input = crate::source::open(path)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b'\t')
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(input);
+    let mut reader = tsv_reader(input);
     let mut record = csv::ByteRecord::new();
     let mut layout: Option<Layout> = None;
     loop {
@@ -339,6 +357,22 @@ pub(crate) fn for_each_row(
     Ok(())
 }
 
+/// The `csv` reader for input files: tab-separated, rows of any width (checked by the
+/// caller), quotes as in the public download. Only a line feed ends a row: the carriage
+/// return of a CRLF line end stays on the last field (callers strip it with
+/// [`strip_carriage_return`]) and one elsewhere is part of its field, as in the fast ratings
+/// path. (With the `csv` crate's default, a carriage return also ends a row and each row
+/// after a CRLF line end reports the line before its own.)
+pub(crate) fn tsv_reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(1 << 16)
+        .from_reader(input)
+}
+
 /// Drops the carriage return of a CRLF line end from the last field of a record.
 pub(crate) fn strip_carriage_return(fields: &mut [&[u8]]) {
     if let Some(last) = fields.last_mut()
@@ -364,6 +398,20 @@ fn csv_error(path: &Path, error: csv::Error) -> FormatError {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn long_cells_are_cut_in_error_messages() {
+        assert_eq!(shown_value(b"12x4"), "12x4");
+        let long = "é".repeat(1 << 20);
+        let shown = shown_value(long.as_bytes());
+        assert!(shown.starts_with(&"é".repeat(100)), "{shown}");
+        assert!(shown.ends_with("… (2097152 bytes in all)"), "{shown}");
+        assert!(shown.len() < 300);
+        assert!(
+            !shown.contains('\u{FFFD}'),
+            "cut inside a character: {shown}"
+        );
+    }
 
     proptest! {
         #[test]

@@ -6,24 +6,37 @@ use std::path::{Path, PathBuf};
 
 use crate::{FormatError, Result};
 
+/// Opens `path` as it is (no decompression), with an error naming it.
+pub(crate) fn open_file(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| FormatError::io(path, e))
+}
+
 /// Opens `path` for reading, decompressing it when it starts with the gzip magic bytes.
 pub fn open(path: &Path) -> Result<Box<dyn Read + Send>> {
-    let mut file = File::open(path).map_err(|e| FormatError::io(path, e))?;
+    decompressing(open_file(path)?).map_err(|e| FormatError::io(path, e))
+}
+
+/// Wraps `input` so that it reads decompressed bytes when it starts with the gzip magic
+/// bytes (a gzip stream, or several concatenated), and the bytes themselves otherwise.
+/// A truncated or damaged gzip stream reads as an I/O error, never as a short file.
+pub fn decompressing<'a>(
+    mut input: impl Read + Send + 'a,
+) -> std::io::Result<Box<dyn Read + Send + 'a>> {
     let mut magic = [0u8; 2];
     let mut got = 0;
     while got < 2 {
-        match file.read(&mut magic[got..]) {
+        match input.read(&mut magic[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(FormatError::io(path, e)),
+            Err(e) => return Err(e),
         }
     }
     let head = std::io::Cursor::new(magic[..got].to_vec());
-    let chained = head.chain(file);
+    let chained = head.chain(input);
     if got == 2 && magic == [0x1f, 0x8b] {
         Ok(Box::new(flate2::read::MultiGzDecoder::new(
-            BufReader::with_capacity(1 << 20, chained),
+            BufReader::with_capacity(1 << 16, chained),
         )))
     } else {
         Ok(Box::new(chained))

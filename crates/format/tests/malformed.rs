@@ -255,3 +255,34 @@ fn headerless_files_must_have_every_column() {
     let path = write(&dir, "short.tsv", b"1\ta\t5\n");
     assert!(ratings::read_ratings(&path, &options).is_err());
 }
+
+#[test]
+fn rows_after_crlf_line_ends_name_their_own_line() {
+    // Found by fuzzing: the `csv` reader behind the notes, history, enrollment and requests
+    // readers reported each row after a CRLF line end as the line before.
+    let mut text = notes::header();
+    let row = |id: &str| {
+        let mut cells = vec![id, "a", "1000", "7", "NOT_MISLEADING"];
+        cells.extend(std::iter::repeat_n("", 3));
+        cells.extend(std::iter::repeat_n("0", 13));
+        cells.extend(["a summary", "0", "0"]);
+        cells.join("\t") + "\n"
+    };
+    text += &row("1");
+    text += &row("2");
+    text += &row("12x4");
+    let crlf = text.replace('\n', "\r\n");
+    let path = std::path::Path::new("notes.tsv");
+    for text in [&text, &crlf] {
+        let message = notes::read_notes_from(text.as_bytes(), path, &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            "notes.tsv:4: column 1 (noteId): not an integer: \"12x4\""
+        );
+    }
+    let good = crlf.replace("12x4", "3");
+    let read = notes::read_notes_from(good.as_bytes(), path, &ReadOptions::default()).unwrap();
+    assert_eq!(read.len(), 3);
+}

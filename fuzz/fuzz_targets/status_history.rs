@@ -1,0 +1,28 @@
+//! The status history rows reader on arbitrary bytes (plain or gzipped), with and without a header
+//! line. Whatever it accepts must survive a write and a second read unchanged.
+#![no_main]
+
+use std::path::Path;
+
+use bridgenotes_format::ReadOptions;
+use bridgenotes_format::history::{header, push_status_history_line, read_status_history_from};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let path = Path::new("status_history.tsv");
+    for headers in [true, false] {
+        let options = ReadOptions {
+            headers,
+            ..ReadOptions::default()
+        };
+        if let Ok(rows) = read_status_history_from(data, path, &options) {
+            let mut text = header();
+            for row in &rows {
+                push_status_history_line(&mut text, row);
+            }
+            let again = read_status_history_from(text.as_bytes(), path, &ReadOptions::default())
+                .unwrap_or_else(|e| panic!("written status history rows do not read back: {e}\n{text:?}"));
+            assert_eq!(again, rows, "status history rows changed in a write and read\n{text:?}");
+        }
+    }
+});
