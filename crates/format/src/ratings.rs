@@ -714,7 +714,7 @@ fn read_quoted(
         if !more {
             break;
         }
-        let line = record.position().map_or(0, |p| p.line()) + first_line - 1;
+        let line = crate::schema::record_line(&reader, &record) + first_line - 1;
         let mut fields: Vec<&[u8]> = record.iter().collect();
         strip_carriage_return(&mut fields);
         if fields.len() == 1 && fields[0].is_empty() {
@@ -852,6 +852,31 @@ mod tests {
                 whole
             );
         }
+    }
+
+    #[test]
+    fn blank_lines_before_a_bad_row_do_not_move_its_line() {
+        // Found by the ratings fuzz target: the `csv` crate's record position is where it
+        // began looking for a record, before the blank lines it skipped, so the quoting-aware
+        // path named the first blank line (and the notes reader did the same).
+        let text = format!("{}\n\n\nx\ty\n{}", header(), line("3", "q\""));
+        for (block, chunk) in [(BLOCK, CHUNK), (1, 1)] {
+            assert_eq!(
+                read_in_blocks(text.as_bytes(), block, chunk).map_err(|e| e.to_string()),
+                Err(
+                    "ratings.tsv:5: expected 35 tab-separated fields as in the header, found 2"
+                        .into()
+                )
+            );
+        }
+        // After two blank lines, a quoted field over two lines: the row is named by its first
+        // line; and a last row without a line feed.
+        let text = format!("{}{}\n\n1\tq\t\"a\nb\"\n\n2\tr", header(), line("1", "a"));
+        let error = read_in_blocks(text.as_bytes(), BLOCK, CHUNK).unwrap_err();
+        assert_eq!(error.line(), Some(5), "{error}");
+        let text = format!("{}{}\n\n2\tr", header(), line("1", "\"a\""));
+        let error = read_in_blocks(text.as_bytes(), BLOCK, CHUNK).unwrap_err();
+        assert_eq!(error.line(), Some(5), "{error}");
     }
 
     #[test]

@@ -316,7 +316,7 @@ pub(crate) fn for_each_row(
         if !more {
             break;
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record_line(&reader, &record);
         if layout.is_none() {
             let header: Vec<&[u8]> = record.iter().collect();
             let first = if options.headers {
@@ -363,7 +363,13 @@ pub(crate) fn for_each_row(
 /// [`strip_carriage_return`]) and one elsewhere is part of its field, as in the fast ratings
 /// path. (With the `csv` crate's default, a carriage return also ends a row and each row
 /// after a CRLF line end reports the line before its own.)
-pub(crate) fn tsv_reader<R: Read>(input: R) -> csv::Reader<R> {
+pub(crate) fn tsv_reader<R: Read>(input: R) -> csv::Reader<Tracked<R>> {
+    let input = Tracked {
+        input,
+        delivered: 0,
+        last: None,
+        at_end: false,
+    };
     csv::ReaderBuilder::new()
         .delimiter(b'\t')
         .has_headers(false)
@@ -371,6 +377,49 @@ pub(crate) fn tsv_reader<R: Read>(input: R) -> csv::Reader<R> {
         .terminator(csv::Terminator::Any(b'\n'))
         .buffer_capacity(1 << 16)
         .from_reader(input)
+}
+
+/// An input that remembers its last byte and whether it has ended, so that the line a
+/// record starts on can be worked out from where it ends.
+pub(crate) struct Tracked<R> {
+    input: R,
+    delivered: u64,
+    last: Option<u8>,
+    at_end: bool,
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(out)?;
+        if n == 0 && !out.is_empty() {
+            self.at_end = true;
+        } else if n > 0 {
+            self.last = Some(out[n - 1]);
+            self.delivered += n as u64;
+        }
+        Ok(n)
+    }
+}
+
+/// The 1-based line `record` (just read by `reader`) starts on. The `csv` crate's own record
+/// position is where it began looking for the record, before any blank lines it skipped;
+/// this counts back from where the record ends instead: past its line feed (unless it ended
+/// the input without one) and past the line feeds inside its quoted fields.
+pub(crate) fn record_line<R: Read>(
+    reader: &csv::Reader<Tracked<R>>,
+    record: &csv::ByteRecord,
+) -> u64 {
+    let end = reader.position();
+    let input = reader.get_ref();
+    let unterminated = input.at_end && end.byte() == input.delivered && input.last != Some(b'\n');
+    let inside: u64 = record
+        .iter()
+        .map(|field| memchr::memchr_iter(b'\n', field).count() as u64)
+        .sum();
+    end.line()
+        .saturating_sub(inside)
+        .saturating_sub(u64::from(!unterminated))
+        .max(1)
 }
 
 /// Drops the carriage return of a CRLF line end from the last field of a record.
