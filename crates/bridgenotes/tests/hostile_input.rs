@@ -91,6 +91,9 @@ impl Case {
     /// Runs `bridgenotes score` over the inputs, with `ratings` in place of the ratings file.
     fn score_with(&self, ratings: &str) -> Output {
         Command::new(env!("CARGO_BIN_EXE_bridgenotes"))
+            // The error text is under test: no backtrace however the caller's shell is set.
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
             .args(["score", "--quiet", "--threads", "2", "--nopseudoraters"])
             .args(["--epoch-millis", &EPOCH_MILLIS.to_string()])
             .arg("-n")
