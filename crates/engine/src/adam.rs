@@ -119,3 +119,25 @@ pub fn replay_adam(
         hit_epoch_limit,
     }
 }
+
+/// The trainable blocks of a rank-1 factorization laid end to end for the optimizer: note
+/// intercepts, note factors, rater intercepts, rater factors, then μ.
+pub(crate) fn pack_rank1(blocks: [&[f64]; 4], global_intercept: f64) -> Vec<f64> {
+    let mut x = Vec::with_capacity(blocks.iter().map(|b| b.len()).sum::<usize>() + 1);
+    for block in blocks {
+        x.extend_from_slice(block);
+    }
+    x.push(global_intercept);
+    x
+}
+
+/// Writes `x` (as [`pack_rank1`] lays it out) back into the blocks and μ.
+pub(crate) fn unpack_rank1(x: &[f64], blocks: [&mut [f64]; 4], global_intercept: &mut f64) {
+    let mut rest = x;
+    for block in blocks {
+        let (head, tail) = rest.split_at(block.len());
+        block.copy_from_slice(head);
+        rest = tail;
+    }
+    *global_intercept = rest[0];
+}

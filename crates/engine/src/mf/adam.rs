@@ -1,34 +1,30 @@
 //! The rank-1 factorization under the replayed Adam loop of [`crate::adam`].
 
-use crate::adam::{AdamReport, AdamSettings, replay_adam};
+use crate::adam::{AdamReport, AdamSettings, pack_rank1, replay_adam, unpack_rank1};
 
 use super::fit::{Factors, Frozen, gradient, loss};
 use super::{RatingMatrix, ValidMfParams};
 
-/// All values of `f` in one vector: note intercepts, note factors, rater intercepts, rater
-/// factors, μ.
+/// `f`'s trainable values in one vector (see [`pack_rank1`]).
 fn pack(f: &Factors) -> Vec<f64> {
-    let mut x = Vec::with_capacity(2 * (f.note_intercept.len() + f.rater_intercept.len()) + 1);
-    x.extend_from_slice(&f.note_intercept);
-    x.extend_from_slice(&f.note_factor);
-    x.extend_from_slice(&f.rater_intercept);
-    x.extend_from_slice(&f.rater_factor);
-    x.push(f.global_intercept);
-    x
+    let blocks = [
+        &f.note_intercept[..],
+        &f.note_factor,
+        &f.rater_intercept,
+        &f.rater_factor,
+    ];
+    pack_rank1(blocks, f.global_intercept)
 }
 
 /// Writes `x` (as [`pack`] lays it out) into `f`.
 fn unpack(x: &[f64], f: &mut Factors) {
-    let (notes, raters) = (f.note_intercept.len(), f.rater_intercept.len());
-    let (ni, rest) = x.split_at(notes);
-    let (nf, rest) = rest.split_at(notes);
-    let (ri, rest) = rest.split_at(raters);
-    let (rf, mu) = rest.split_at(raters);
-    f.note_intercept.copy_from_slice(ni);
-    f.note_factor.copy_from_slice(nf);
-    f.rater_intercept.copy_from_slice(ri);
-    f.rater_factor.copy_from_slice(rf);
-    f.global_intercept = mu[0];
+    let blocks = [
+        &mut f.note_intercept[..],
+        &mut f.note_factor,
+        &mut f.rater_intercept,
+        &mut f.rater_factor,
+    ];
+    unpack_rank1(x, blocks, &mut f.global_intercept);
 }
 
 /// Fits `matrix` from `init` with the replayed Adam loop; `frozen` blocks keep their
