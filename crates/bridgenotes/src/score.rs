@@ -143,15 +143,19 @@ pub fn score_to_dir(
         "inputs prepared"
     );
     let phase = Instant::now();
-    let topics = match assign_topics(&community.notes) {
-        Ok(assignment) => assignment.note_topics,
-        Err(e) => {
-            // The reference stops here; scoring every note with the core model is more useful.
-            tracing::warn!("{e}; scoring without topics");
-            vec![None; community.notes.len()]
-        }
-    };
-    let cliques = detect_cliques(&community, &PssParams::default());
+    // Topic assignment and clique detection are independent: they run side by side.
+    let (topics, cliques) = rayon::join(
+        || match assign_topics(&community.notes) {
+            Ok(assignment) => assignment.note_topics,
+            Err(e) => {
+                // The reference stops here; scoring every note with the core model is more
+                // useful.
+                tracing::warn!("{e}; scoring without topics");
+                vec![None; community.notes.len()]
+            }
+        },
+        || detect_cliques(&community, &PssParams::default()),
+    );
     timer.record("topics and rater cliques", phase.elapsed().as_secs_f64());
     tracing::info!(
         seconds = format!("{:.2}", phase.elapsed().as_secs_f64()),
