@@ -175,15 +175,24 @@ struct Chunk<'a, 'b> {
 }
 
 impl<'a, 'b> Chunk<'a, 'b> {
-    fn new(known: &'b RatingsBuilder, keep_unused: bool) -> Self {
+    /// A chunk expecting about `rows` ratings (a hint: its columns and its table of rater
+    /// ids are sized for them up front instead of growing by doubling).
+    fn new(known: &'b RatingsBuilder, keep_unused: bool, rows: usize) -> Self {
         let ratings = Ratings {
+            note: Vec::with_capacity(rows),
+            rater: Vec::with_capacity(rows),
+            created_at_millis: Vec::with_capacity(rows),
+            level: Vec::with_capacity(rows),
+            flags: Vec::with_capacity(rows),
+            tags: Vec::with_capacity(rows),
+            source: Vec::with_capacity(rows),
             unused: keep_unused.then(UnusedRatingColumns::default),
             ..Ratings::default()
         };
         Chunk {
             known,
             ratings,
-            seen_wide: FxHashMap::with_capacity_and_hasher(1 << 14, Default::default()),
+            seen_wide: FxHashMap::with_capacity_and_hasher(rows, Default::default()),
             seen_text: FxHashMap::default(),
             pending: Vec::new(),
             new_notes: FxHashMap::default(),
@@ -473,7 +482,8 @@ fn parse_chunk(
     known: &RatingsBuilder,
     keep_unused: bool,
 ) -> Result<(Ratings, u64)> {
-    let mut chunk = Chunk::new(known, keep_unused);
+    // Public rows are about 190 bytes; the hint errs high (a shorter row fits in 35 bytes).
+    let mut chunk = Chunk::new(known, keep_unused, bytes.len() / 160 + 1);
     let standard = layout.width() == SPECS.len()
         && layout
             .positions
