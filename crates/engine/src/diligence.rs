@@ -53,8 +53,8 @@
 use crate::community::Community;
 use crate::first_round::splitmix64;
 use crate::logit::{
-    LogitData, LogitFactors, LogitParams, LogitParamsError, LogitReport, Trainable,
-    ValidLogitParams, fit_logit,
+    AdamSettings, LogitData, LogitFactors, LogitParams, LogitParamsError, LogitReport, Trainable,
+    ValidLogitParams, fit_logit, fit_logit_adam_blocks, logit_loss,
 };
 use crate::rating::not_helpful_bit;
 use crate::rating_view::{RatingView, Rows, lookup};
@@ -110,6 +110,9 @@ pub struct DiligenceParams {
     /// Stopping of each fit (largest parameter move per pass) and its pass limit.
     pub tolerance: f64,
     pub max_passes: usize,
+    /// Final scoring's two fits replay the reference's Adam loop with these settings (where
+    /// it stops is what the reference computes); `None` solves them exactly instead.
+    pub final_adam: Option<AdamSettings>,
 }
 
 impl Default for DiligenceParams {
@@ -133,6 +136,7 @@ impl Default for DiligenceParams {
             seed: 0,
             tolerance: LogitParams::default().tolerance,
             max_passes: LogitParams::default().max_passes,
+            final_adam: Some(AdamSettings::reputation()),
         }
     }
 }
@@ -410,14 +414,18 @@ pub fn fit_diligence_prescoring(
         init.rater_intercept[row] = standard_normal(seed, RATER_INTERCEPT_STREAM, u as u64);
         init.rater_reputation[row] = params.default_reputation;
     }
-    prescoring_rounds(&mut data, notes.ids, raters.ids, init, params, fit_logit).map(Some)
+    prescoring_rounds(&mut data, notes.ids, raters.ids, init, params, &fit_logit).map(Some)
 }
 
 /// One training round of a reputation model: fits `data` from the given start, changing
 /// only the trainable blocks, to a stationary point of its loss ([`fit_logit`] for this
 /// model's cross-entropy; `crate::reputation` solves squared error).
-pub(crate) type RoundSolver =
-    fn(&LogitData, &ValidLogitParams, LogitFactors, Trainable) -> (LogitFactors, LogitReport);
+pub(crate) type RoundSolver<'a> = &'a dyn Fn(
+    &LogitData,
+    &ValidLogitParams,
+    LogitFactors,
+    Trainable,
+) -> (LogitFactors, LogitReport);
 
 /// The three prescoring rounds from `init` (see the module documentation), minimizing the
 /// loss `solve` stands for. `notes` and `raters` are the caller's indices of the rows of
@@ -496,8 +504,24 @@ pub fn fit_diligence_final(
     if data.is_empty() {
         return Ok(None);
     }
+    let replay = |data: &LogitData, p: &ValidLogitParams, init, trainable| {
+        let settings = params.final_adam.as_ref().expect("replaying");
+        let (f, report) = fit_logit_adam_blocks(data, p, init, trainable, settings);
+        let loss = logit_loss(data, p, &f);
+        let report = LogitReport {
+            passes: report.epochs,
+            converged: !report.hit_epoch_limit,
+            loss,
+        };
+        (f, report)
+    };
+    let solve: RoundSolver = if params.final_adam.is_some() {
+        &replay
+    } else {
+        &fit_logit
+    };
     final_rounds(
-        &mut data, &notes, &raters, prescoring, ratios, params, fit_logit,
+        &mut data, &notes, &raters, prescoring, ratios, params, solve,
     )
     .map(Some)
 }
@@ -807,12 +831,16 @@ mod tests {
         assert!(fit.rater_reputation.iter().any(|r| (r - 1.0).abs() > 0.01));
     }
 
-    /// Final scoring on prescoring's own data, in the mean form, reproduces prescoring: fit
-    /// A's f_n is stationary at the round-2 point and fit B's i_n at the round-3 point.
+    /// Final scoring on prescoring's own data, in the mean form, solved exactly, reproduces
+    /// prescoring: fit A's f_n is stationary at the round-2 point and fit B's i_n at the
+    /// round-3 point.
     #[test]
     fn final_scoring_on_the_same_data_reproduces_prescoring() {
         let c = community(40, 40, 0.4, 5);
-        let params = DiligenceParams::default();
+        let params = DiligenceParams {
+            final_adam: None,
+            ..DiligenceParams::default()
+        };
         let pre = fit_diligence_prescoring(c.view(), None, &rater_factors(40), &params)
             .unwrap()
             .unwrap();
@@ -833,7 +861,10 @@ mod tests {
     #[test]
     fn final_scoring_fills_missing_rows_and_honours_ratios() {
         let c = community(40, 40, 0.4, 9);
-        let params = DiligenceParams::default();
+        let params = DiligenceParams {
+            final_adam: None,
+            ..DiligenceParams::default()
+        };
         // Prescoring without rater 0 (caller index 0) and without the first note.
         let include: Vec<bool> = (0..c.note.len())
             .map(|i| c.rater[i] != 0 && c.note[i] != 1)
@@ -881,6 +912,62 @@ mod tests {
                 .zip(&fin.note_intercept)
                 .any(|(a, b)| (a - b).abs() > 1e-3)
         );
+    }
+
+    /// The replayed final fits stop where the reference's loop does (a check every fifth
+    /// epoch, at most 301 steps), near the exact optimum and never below its loss, and
+    /// move only the block each fit trains.
+    #[test]
+    fn replayed_final_fits_stop_near_the_exact_optimum() {
+        let c = community(60, 50, 0.35, 13);
+        let exact = DiligenceParams {
+            final_adam: None,
+            ..DiligenceParams::default()
+        };
+        let pre = fit_diligence_prescoring(c.view(), None, &rater_factors(50), &exact)
+            .unwrap()
+            .unwrap();
+        let ratios = Some(LossRatios {
+            note: 12.0,
+            rater: 15.0,
+        });
+        let want = fit_diligence_final(c.view(), None, &pre, ratios, &exact)
+            .unwrap()
+            .unwrap();
+        let replay = DiligenceParams::default();
+        assert_eq!(replay.final_adam, Some(AdamSettings::reputation()));
+        let got = fit_diligence_final(c.view(), None, &pre, ratios, &replay)
+            .unwrap()
+            .unwrap();
+        for r in &got.reports {
+            assert!(r.passes % 5 == 0 || r.passes == 301, "{r:?}");
+            assert!(r.passes > 5, "{r:?}");
+        }
+        // Adam ends within its tolerance of the optimum, and not below it.
+        let b = &got.reports[1];
+        assert!(b.loss.total >= want.reports[1].loss.total - 1e-9, "{b:?}");
+        assert!(b.loss.total - want.reports[1].loss.total < 1e-3, "{b:?}");
+        let diffs: Vec<f64> = got
+            .note_intercept
+            .iter()
+            .zip(&want.note_intercept)
+            .map(|(a, b)| (a - b).abs())
+            .collect();
+        let largest = biggest(&diffs);
+        let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+        assert!(
+            mean < 0.15 && largest < 0.5,
+            "mean {mean}, largest {largest}"
+        );
+        assert!(largest > 0.0, "the replay is not the exact solver");
+        // Raters are never trained in final scoring (the replay holds them in single
+        // precision, as torch does).
+        for (a, b) in [
+            (&got.rater_factor, &want.rater_factor),
+            (&got.rater_intercept, &want.rater_intercept),
+        ] {
+            assert!(a.iter().zip(b).all(|(a, b)| *a == *b as f32 as f64));
+        }
     }
 
     #[test]
