@@ -111,7 +111,7 @@ pub fn replay_adam(
     let mut hit_epoch_limit = false;
     let every = settings.check_every.max(1);
     loop {
-        if epoch % every == 0 {
+        if epoch.is_multiple_of(every) {
             if let Some(p) = prior {
                 let settled = (current - p).abs() <= settings.convergence;
                 let rising = epoch > settings.rise_after_epochs && current > p;
@@ -209,7 +209,7 @@ mod tests {
         let seen = seen.into_inner();
         let e = report.epochs;
         assert!(!report.hit_epoch_limit);
-        assert_eq!(e % 5, 0, "{report:?}");
+        assert!(e.is_multiple_of(5), "{report:?}");
         assert_eq!(seen.len(), e + 1, "one loss per epoch");
         assert!((seen[e] - seen[e - 5]).abs() <= 1e-5);
         for k in (5..e).step_by(5) {
