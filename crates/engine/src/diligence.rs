@@ -31,18 +31,21 @@
 //! `diligence_model.py`, `reputation_matrix_factorization.py`, `weighted_loss.py`).
 //!
 //! Differences from the reference, by design:
-//! * The reference trains each round with Adam (learning rate 0.2) for at most 300 epochs,
-//!   stopping early when the loss changes by less than 1e-5 over 5 epochs. Here every round
-//!   is solved to a stationary point by the exact alternating solver of [`crate::logit`].
-//!   Adam does stop short. Measured on `small-s2` (`tests/golden_tag_diligence.rs`, which
-//!   rebuilds MFCoreScorer's final-round ratings from its own outputs and emulates its Adam
-//!   loop, reproducing its round-3 intercepts to a mean of 1e-5): round 3 stops after 80
-//!   epochs at a loss 9e-6 above the optimum; the optimum's note intercepts differ from the
-//!   reference's by 0.010 on average and 0.074 at most, and 28 of 5,603 notes land on the
-//!   other side of [`LOW_DILIGENCE_THRESHOLD`]. Round 2 ends near a stationary point (rms
-//!   gradient ≤ 3e-6), but polishing it still moves weakly determined note factors (by
-//!   0.005 on average, 1.8 at most). Final fit B has round 3's structure, so its early stop
-//!   should shift notes by about as much.
+//! * The reference trains each round with Adam (learning rate 0.2) for at most 301 steps,
+//!   checking every fifth epoch whether the loss moved by less than 1e-5 since the last
+//!   check. Final scoring's two fits start from given values, so their path is repeatable:
+//!   they replay that loop ([`DiligenceParams::final_adam`], [`AdamSettings::reputation`]).
+//!   The prescoring rounds are solved to a stationary point by the exact alternating
+//!   solver of [`crate::logit`] (round 1 starts from torch's random draws, and rounds 2–3
+//!   from round 1). Adam does stop short. Measured on `small-s2`
+//!   (`tests/golden_tag_diligence.rs`, which rebuilds MFCoreScorer's final-round ratings
+//!   from its own outputs and runs the replay from the reference's round-2 values,
+//!   reproducing its round-3 note intercepts to a mean of 8e-6 and its rater intercepts to
+//!   1e-6): round 3 stops after 80 epochs at a loss 9e-6 above the optimum; the optimum's
+//!   note intercepts differ from the reference's by 0.010 on average and 0.074 at most, and
+//!   28 of 5,603 notes land on the other side of [`LOW_DILIGENCE_THRESHOLD`] (none with the
+//!   replay). Round 2 ends near a stationary point (rms gradient ≤ 3e-6), but polishing it
+//!   still moves weakly determined note factors (by 0.005 on average, 1.8 at most).
 //! * The reference starts f_n, i_n and i_u of round 1 from torch's (unseeded) standard
 //!   normal draws. Here they come from [`standard_normal`], a hash of a seed, the parameter
 //!   kind and the caller's note or rater index: deterministic and independent of threads
