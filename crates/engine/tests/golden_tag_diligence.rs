@@ -347,102 +347,22 @@ fn small_s2_correlates_with_the_reference() {
 
 use bridgenotes_engine::diligence::{WeightSpec, diligence_target, rating_weights};
 use bridgenotes_engine::logit::{
-    LogitData, LogitFactors, LogitParams, Trainable, ValidLogitParams, fit_logit, logit_gradient,
-    logit_loss,
+    AdamSettings, LogitData, LogitFactors, LogitParams, Trainable, ValidLogitParams, fit_logit,
+    fit_logit_adam_blocks, logit_gradient, logit_loss,
 };
 
-/// The reference's `_train_one_round`: Adam (lr 0.2, β = 0.9/0.999, ε = 1e-8) on the
-/// trainable blocks for epochs 0..=300, stopping when the loss at a multiple of 5 epochs is
-/// within 1e-5 of the loss 5 epochs earlier. Returns the parameters and the epochs run.
+/// The reference's `_train_one_round` (the engine's replay: Adam, lr 0.2, no clipping, the
+/// loss checked every fifth epoch against 1e-5, at most 301 steps). Returns the parameters
+/// and the epochs run.
 fn adam_round(
     data: &LogitData,
     params: &ValidLogitParams,
-    mut f: LogitFactors,
+    f: LogitFactors,
     trainable: Trainable,
 ) -> (LogitFactors, usize) {
-    let (lr, b1, b2, eps): (f64, f64, f64, f64) = (0.2, 0.9, 0.999, 1e-8);
-    struct Moments {
-        m: Vec<f64>,
-        v: Vec<f64>,
-    }
-    let new = |n: usize| Moments {
-        m: vec![0.0; n],
-        v: vec![0.0; n],
-    };
-    let mut state = [
-        new(f.note_intercept.len()),
-        new(f.note_factor.len()),
-        new(f.rater_intercept.len()),
-        new(f.rater_factor.len()),
-        new(f.rater_reputation.len()),
-        new(1),
-    ];
-    let mut prior: Option<f64> = None;
-    let mut epoch = 0;
-    while epoch <= 300 {
-        let loss = logit_loss(data, params, &f).total;
-        if epoch % 5 == 0 {
-            if prior.is_some_and(|p| (p - loss).abs() < 1e-5) {
-                break;
-            }
-            prior = Some(loss);
-        }
-        let g = logit_gradient(data, params, &f);
-        let t = (epoch + 1) as i32;
-        let (bc1, bc2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
-        let step = |on: bool, theta: &mut [f64], grad: &[f64], s: &mut Moments| {
-            if !on {
-                return;
-            }
-            for k in 0..theta.len() {
-                s.m[k] = b1 * s.m[k] + (1.0 - b1) * grad[k];
-                s.v[k] = b2 * s.v[k] + (1.0 - b2) * grad[k] * grad[k];
-                let denom = s.v[k].sqrt() / bc2.sqrt() + eps;
-                theta[k] -= lr / bc1 * s.m[k] / denom;
-            }
-        };
-        let [s0, s1, s2, s3, s4, s5] = &mut state;
-        step(
-            trainable.note_intercept,
-            &mut f.note_intercept,
-            &g.note_intercept,
-            s0,
-        );
-        step(
-            trainable.note_factor,
-            &mut f.note_factor,
-            &g.note_factor,
-            s1,
-        );
-        step(
-            trainable.rater_intercept,
-            &mut f.rater_intercept,
-            &g.rater_intercept,
-            s2,
-        );
-        step(
-            trainable.rater_factor,
-            &mut f.rater_factor,
-            &g.rater_factor,
-            s3,
-        );
-        step(
-            trainable.rater_reputation,
-            &mut f.rater_reputation,
-            &g.rater_reputation,
-            s4,
-        );
-        let mut mu = [f.global_intercept];
-        step(
-            trainable.global_intercept,
-            &mut mu,
-            &[g.global_intercept],
-            s5,
-        );
-        f.global_intercept = mu[0];
-        epoch += 1;
-    }
-    (f, epoch)
+    let (f, report) =
+        fit_logit_adam_blocks(data, params, f, trainable, &AdamSettings::reputation());
+    (f, report.epochs)
 }
 
 /// The ratings the reference's post-selection-similarity filter removes in prescoring:
