@@ -342,7 +342,7 @@ fn small_s2_correlates_with_the_reference() {
 // Does the reference's Adam reach the optimum? Rebuild MFCoreScorer's final-round data from
 // its own prescoring output (the ratings of raters and notes that carry low-diligence
 // values), take its factors and reputations as given, and compare its round-3 intercepts
-// with (a) the exact optimum of that convex problem and (b) an emulation of its Adam loop.
+// with (a) the exact optimum of that convex problem and (b) the engine's replay of its Adam loop.
 // ---------------------------------------------------------------------------------------
 
 use bridgenotes_engine::diligence::{WeightSpec, diligence_target, rating_weights};
@@ -587,7 +587,7 @@ fn reference_adam_against_the_exact_round_three_optimum() {
     let (adam, epochs) = adam_round(&data, &logit, round2.clone(), round3);
     let (reference_mu, _) = fit_logit(&data, &logit, reference.clone(), mu_only);
     eprintln!(
-        "round 3 loss: exact {:.6} ({} passes), Adam emulated {:.6} ({epochs} epochs), \
+        "round 3 loss: exact {:.6} ({} passes), Adam replayed {:.6} ({epochs} epochs), \
          reference values (μ fitted) {:.6}",
         report.loss.total,
         report.passes,
@@ -599,15 +599,15 @@ fn reference_adam_against_the_exact_round_three_optimum() {
         stats(&exact.note_intercept, &reference.note_intercept)
     );
     eprintln!(
-        "round 3 i_n: Adam emulated vs reference: {}",
+        "round 3 i_n: Adam replayed vs reference: {}",
         stats(&adam.note_intercept, &reference.note_intercept)
     );
     eprintln!(
-        "round 3 i_n: exact vs Adam emulated: {}",
+        "round 3 i_n: exact vs Adam replayed: {}",
         stats(&exact.note_intercept, &adam.note_intercept)
     );
     eprintln!(
-        "round 3 i_u: exact vs reference: {}; Adam emulated vs reference: {}",
+        "round 3 i_u: exact vs reference: {}; Adam replayed vs reference: {}",
         stats(&exact.rater_intercept, &reference.rater_intercept),
         stats(&adam.rater_intercept, &reference.rater_intercept)
     );
@@ -618,7 +618,7 @@ fn reference_adam_against_the_exact_round_three_optimum() {
             .count()
     };
     eprintln!(
-        "notes on different sides of 0.263: exact vs reference {}, Adam emulated vs reference {}",
+        "notes on different sides of 0.263: exact vs reference {}, Adam replayed vs reference {}",
         crossings(&exact.note_intercept, &reference.note_intercept),
         crossings(&adam.note_intercept, &reference.note_intercept)
     );
@@ -708,7 +708,7 @@ fn reference_adam_against_the_exact_round_three_optimum() {
         assert!(r >= floor, "{name}: r = {r} < {floor}");
     }
 
-    // The emulation reproduces the reference (so the rebuilt data, weights and loss are
+    // The replay reproduces the reference (so the rebuilt data, weights and loss are
     // the reference's), and the exact optimum differs from both by Adam's early stop.
     let largest = |a: &[f64], b: &[f64]| {
         a.iter()
@@ -720,8 +720,16 @@ fn reference_adam_against_the_exact_round_three_optimum() {
     let mean = |a: &[f64], b: &[f64]| {
         a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64
     };
-    assert!(mean(&adam.note_intercept, &reference.note_intercept) < 1e-4);
-    assert!(largest(&adam.note_intercept, &reference.note_intercept) < 0.02);
+    // The engine's replay (`fit_logit_adam_blocks` with `AdamSettings::reputation`, which the
+    // low-diligence final fits run) lands on the reference's round 3: measured mean 8e-6,
+    // largest 7e-3 for i_n, mean 1e-6 for i_u, no note across the 0.263 threshold.
+    assert!(mean(&adam.note_intercept, &reference.note_intercept) < 3e-5);
+    assert!(largest(&adam.note_intercept, &reference.note_intercept) < 0.015);
+    assert!(mean(&adam.rater_intercept, &reference.rater_intercept) < 1e-5);
+    assert_eq!(
+        crossings(&adam.note_intercept, &reference.note_intercept),
+        0
+    );
     assert!(largest(&exact.note_intercept, &reference.note_intercept) < 0.2);
     // The exact optimum of a convex problem is at least as good as any Adam run.
     assert!(report.loss.total <= logit_loss(&data, &logit, &adam).total + 1e-12);
