@@ -881,7 +881,7 @@ pub fn write_ratings(path: &Path, ratings: &Ratings) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::strategy::{BoxedStrategy, Strategy};
+    use proptest::strategy::BoxedStrategy;
 
     /// A rating line in the public column order (32 empty cells after the first three).
     fn line(note: &str, rater: &str) -> String {
