@@ -565,10 +565,14 @@ struct Buffer {
     len: usize,
 }
 
+/// The first allocation of a [`Buffer`]: it grows by doubling from here as bytes arrive, so
+/// that a small input never allocates (or zero-fills) a whole block.
+const FIRST_ALLOCATION: usize = 64 << 10;
+
 impl Buffer {
-    fn new(capacity: usize) -> Buffer {
+    fn new() -> Buffer {
         Buffer {
-            bytes: vec![0; capacity],
+            bytes: Vec::new(),
             len: 0,
         }
     }
@@ -579,12 +583,16 @@ impl Buffer {
     }
 
     /// Reads until at least `target` bytes are held or the input ends; true at the end.
+    /// Never reads past `target`, so small blocks stay small.
     fn fill(&mut self, input: &mut dyn Read, target: usize) -> std::io::Result<bool> {
-        if self.bytes.len() < target {
-            self.bytes.resize(target, 0);
-        }
         while self.len < target {
-            match input.read(&mut self.bytes[self.len..target]) {
+            if self.len == self.bytes.len() {
+                // `len < target`, so this grows by at least one byte.
+                let grown = (self.bytes.len() * 2).max(FIRST_ALLOCATION).min(target);
+                self.bytes.resize(grown, 0);
+            }
+            let end = target.min(self.bytes.len());
+            match input.read(&mut self.bytes[self.len..end]) {
                 Ok(0) => return Ok(true),
                 Ok(n) => self.len += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -681,7 +689,7 @@ fn read_file(
     chunk: usize,
 ) -> Result<()> {
     let io = |e| FormatError::io(path, e);
-    let mut buf = Buffer::new(block + chunk);
+    let mut buf = Buffer::new();
     let mut eof = buf.fill(input, block).map_err(io)?;
     if buf.len == 0 {
         return Err(FormatError::Empty {
@@ -732,10 +740,14 @@ fn read_file(
             return read_quoted(path, &layout, rest, line, options, progress, builder);
         }
         let chunks = split_chunks(bytes, chunk);
-        let parsed: Vec<Result<(Ratings, u64)>> = chunks
-            .par_iter()
-            .map(|chunk| parse_chunk(&layout, chunk, builder, options.keep_unused_columns))
-            .collect();
+        let parse_one =
+            |chunk: &&[u8]| parse_chunk(&layout, chunk, builder, options.keep_unused_columns);
+        // One chunk (a small file, or its end) needs no trip through the thread pool.
+        let parsed: Vec<Result<(Ratings, u64)>> = if chunks.len() == 1 {
+            chunks.iter().map(parse_one).collect()
+        } else {
+            chunks.par_iter().map(parse_one).collect()
+        };
         for result in parsed {
             // A chunk's line 1 is line `line` of the file.
             let (ratings, line_ends) = result.map_err(|e| e.shifted(line - 1))?;
