@@ -48,21 +48,9 @@ fn a_short_load_on_sqlite_has_no_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_load_on_postgres_has_no_errors() {
-    let base = bridgenotes_storage::testing::postgres_url();
-    let name = format!("bench_load_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&base)
+    let (name, url) = bridgenotes_storage::testing::fresh_database("bench_load")
         .await
         .expect("PostgreSQL at 127.0.0.1:5432 (database test) must be reachable");
-    // The name is made here from letters and digits.
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
     let dir = tempfile::tempdir().unwrap();
     let report = tokio::task::spawn_blocking({
         let dir = dir.path().to_path_buf();
@@ -70,8 +58,7 @@ async fn a_short_load_on_postgres_has_no_errors() {
     })
     .await
     .unwrap();
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
+    bridgenotes_storage::testing::drop_database(&name)
         .await
         .unwrap();
     assert_clean(&report);

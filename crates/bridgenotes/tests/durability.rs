@@ -52,23 +52,10 @@ enum Db {
 
 impl Db {
     async fn postgres(test: &str) -> Db {
-        let base = bridgenotes_storage::testing::postgres_url();
-        let name = format!("durability_{test}_{}", std::process::id());
-        let admin = sqlx::PgPool::connect(&base)
-            .await
-            .expect("PostgreSQL at 127.0.0.1:5432 (database test) must be reachable");
-        // The name is made here from letters and digits.
-        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        let server = base.rsplit_once('/').expect("a database URL").0;
-        let url = format!("{server}/{name}");
+        let (name, url) =
+            bridgenotes_storage::testing::fresh_database(&format!("durability_{test}"))
+                .await
+                .expect("PostgreSQL at 127.0.0.1:5432 (database test) must be reachable");
         Db::Postgres { url, name }
     }
 
@@ -81,14 +68,9 @@ impl Db {
 
     async fn drop_database(&self) {
         if let Db::Postgres { name, .. } = self {
-            let admin = sqlx::PgPool::connect(&bridgenotes_storage::testing::postgres_url())
+            bridgenotes_storage::testing::drop_database(name)
                 .await
                 .unwrap();
-            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&admin)
-                .await
-                .unwrap();
-            admin.close().await;
         }
     }
 

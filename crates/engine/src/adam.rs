@@ -7,6 +7,11 @@
 //! replaying it reproduces what the reference computes in places where the optimum does
 //! not (see [`crate::harassment`]).
 //!
+//! The reputation models (`reputation_matrix_factorization.py: _train_one_round`) run a
+//! variant: no gradient clipping, the loss compared only every fifth epoch with the loss
+//! five epochs earlier (stop when it moved by less than 1e-5), and at most 301 steps
+//! ([`AdamSettings::reputation`]).
+//!
 //! Each epoch: the gradient of the loss, scaled to a total 2-norm of at most `max_norm`
 //! (`clip_grad_norm_`), then one Adam step with torch's defaults (β = (0.9, 0.999),
 //! ε = 1e-8, bias-corrected). Parameters, gradients and Adam's moments are rounded to single
@@ -20,16 +25,24 @@ use rayon::prelude::*;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamSettings {
     pub learning_rate: f64,
-    /// Stop when the loss moves by at most this between epochs (`convergence`, 1e-7).
+    /// Stop when the loss moves by at most this between checks (`convergence`, 1e-7).
+    /// (The reputation models stop when it moves by less; the losses compared are single
+    /// precision, whose differences never equal this bound, so the two rules agree.)
     pub convergence: f64,
-    /// Gradients are scaled to a total 2-norm of at most this (`clip_grad_norm_`, 1.0).
+    /// The loss is checked every this many epochs, against the loss of the previous check
+    /// (1; the reputation models' `stablePeriod` is 5).
+    pub check_every: usize,
+    /// Gradients are scaled to a total 2-norm of at most this (`clip_grad_norm_`, 1.0;
+    /// infinite where the reference does not clip).
     pub max_norm: f64,
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
-    /// After this many epochs, a rise of the loss stops the loop (100).
+    /// After this many epochs, a rise of the loss stops the loop (100; never for the
+    /// reputation models).
     pub rise_after_epochs: usize,
-    /// A bound the reference does not have, against a loop that never stops.
+    /// The most steps taken: for the matrix factorization a bound the reference does not
+    /// have, against a loop that never stops; the reputation models' epochs 0 to 300 step.
     pub max_epochs: usize,
 }
 
@@ -39,12 +52,27 @@ impl AdamSettings {
         AdamSettings {
             learning_rate,
             convergence: 1e-7,
+            check_every: 1,
             max_norm: 1.0,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
             rise_after_epochs: 100,
             max_epochs: 20_000,
+        }
+    }
+
+    /// The reputation models' loop (`_train_one_round` with the low-diligence model's
+    /// `learningRate` 0.2, `convergence` 1e-5, `stablePeriod` 5, `numEpochs` 300).
+    pub fn reputation() -> Self {
+        AdamSettings {
+            learning_rate: 0.2,
+            convergence: 1e-5,
+            check_every: 5,
+            max_norm: f64::INFINITY,
+            rise_after_epochs: usize::MAX,
+            max_epochs: 301,
+            ..AdamSettings::with_learning_rate(0.2)
         }
     }
 }
@@ -76,23 +104,36 @@ pub fn replay_adam(
     x.iter_mut().for_each(|v| *v = single(*v));
     let mut m = vec![0.0; x.len()];
     let mut v = vec![0.0; x.len()];
-    let mut prev_loss = 1e10;
+    // The loss at the last check; none before the first.
+    let mut prior: Option<f64> = None;
     let mut current = single(loss(x));
     let mut epoch = 0usize;
     let mut hit_epoch_limit = false;
-    while (current - prev_loss).abs() > settings.convergence
-        && !(epoch > settings.rise_after_epochs && current > prev_loss)
-    {
+    let every = settings.check_every.max(1);
+    loop {
+        if epoch.is_multiple_of(every) {
+            if let Some(p) = prior {
+                let settled = (current - p).abs() <= settings.convergence;
+                let rising = epoch > settings.rise_after_epochs && current > p;
+                if settled || rising {
+                    break;
+                }
+            }
+            prior = Some(current);
+        }
         if epoch >= settings.max_epochs {
             hit_epoch_limit = true;
             break;
         }
-        prev_loss = current;
         let mut g = gradient(x);
         assert_eq!(g.len(), x.len(), "one gradient entry per parameter");
         g.iter_mut().for_each(|v| *v = single(*v));
-        let total = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let coef = (settings.max_norm / (total + 1e-6)).min(1.0);
+        let coef = if settings.max_norm.is_finite() {
+            let total = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+            (settings.max_norm / (total + 1e-6)).min(1.0)
+        } else {
+            1.0
+        };
         let step = i32::try_from(epoch + 1).unwrap_or(i32::MAX);
         let bias1 = 1.0 - settings.beta1.powi(step);
         let bias2_sqrt = (1.0 - settings.beta2.powi(step)).sqrt();
@@ -140,4 +181,73 @@ pub(crate) fn unpack_rank1(x: &[f64], blocks: [&mut [f64]; 4], global_intercept:
         rest = tail;
     }
     *global_intercept = rest[0];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// The reputation models' rule: the loss is looked at every fifth epoch and the loop
+    /// stops at the first check within 1e-5 of the previous one, without clipping.
+    #[test]
+    fn reputation_loop_checks_every_fifth_epoch() {
+        let target = [3.0, -2.0, 0.5];
+        let seen = RefCell::new(Vec::new());
+        let mut x = vec![0.0; 3];
+        let settings = AdamSettings::reputation();
+        let report = replay_adam(
+            &mut x,
+            &settings,
+            |x| {
+                let l: f64 = x.iter().zip(&target).map(|(a, b)| (a - b) * (a - b)).sum();
+                seen.borrow_mut().push(single(l));
+                l
+            },
+            |x| x.iter().zip(&target).map(|(a, b)| 2.0 * (a - b)).collect(),
+        );
+        let seen = seen.into_inner();
+        let e = report.epochs;
+        assert!(!report.hit_epoch_limit);
+        assert!(e.is_multiple_of(5), "{report:?}");
+        assert_eq!(seen.len(), e + 1, "one loss per epoch");
+        assert!((seen[e] - seen[e - 5]).abs() <= 1e-5);
+        for k in (5..e).step_by(5) {
+            assert!(
+                (seen[k] - seen[k - 5]).abs() > 1e-5,
+                "would have stopped at {k}"
+            );
+        }
+        // Unclipped: the first step moves each coordinate by the learning rate.
+        let mut y = vec![0.0; 3];
+        let one = AdamSettings {
+            max_epochs: 1,
+            ..settings
+        };
+        let report = replay_adam(&mut y, &one, |_| 1.0, |_| vec![-50.0, 40.0, -1.0]);
+        assert!(report.hit_epoch_limit);
+        assert!(
+            (y[0] - 0.2).abs() < 1e-6 && (y[1] + 0.2).abs() < 1e-6,
+            "{y:?}"
+        );
+    }
+
+    /// At most 301 steps (epochs 0 to 300), as `while epoch <= numEpochs` runs.
+    #[test]
+    fn reputation_loop_takes_at_most_301_steps() {
+        let mut x = vec![0.0];
+        // A loss that keeps moving: never settles.
+        let steps = RefCell::new(0.0);
+        let report = replay_adam(
+            &mut x,
+            &AdamSettings::reputation(),
+            |_| {
+                *steps.borrow_mut() += 1.0;
+                *steps.borrow()
+            },
+            |_| vec![1.0],
+        );
+        assert_eq!(report.epochs, 301);
+        assert!(report.hit_epoch_limit);
+    }
 }

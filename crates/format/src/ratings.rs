@@ -98,6 +98,7 @@ const BLOCK: usize = 32 << 20;
 const CHUNK: usize = 8 << 20;
 
 /// One parsed rating, borrowing its text from the input.
+#[derive(Debug, PartialEq)]
 struct Parsed<'a> {
     note_id: i64,
     rater: &'a str,
@@ -174,15 +175,24 @@ struct Chunk<'a, 'b> {
 }
 
 impl<'a, 'b> Chunk<'a, 'b> {
-    fn new(known: &'b RatingsBuilder, keep_unused: bool) -> Self {
+    /// A chunk expecting about `rows` ratings (a hint: its columns and its table of rater
+    /// ids are sized for them up front instead of growing by doubling).
+    fn new(known: &'b RatingsBuilder, keep_unused: bool, rows: usize) -> Self {
         let ratings = Ratings {
+            note: Vec::with_capacity(rows),
+            rater: Vec::with_capacity(rows),
+            created_at_millis: Vec::with_capacity(rows),
+            level: Vec::with_capacity(rows),
+            flags: Vec::with_capacity(rows),
+            tags: Vec::with_capacity(rows),
+            source: Vec::with_capacity(rows),
             unused: keep_unused.then(UnusedRatingColumns::default),
             ..Ratings::default()
         };
         Chunk {
             known,
             ratings,
-            seen_wide: FxHashMap::with_capacity_and_hasher(1 << 14, Default::default()),
+            seen_wide: FxHashMap::with_capacity_and_hasher(rows, Default::default()),
             seen_text: FxHashMap::default(),
             pending: Vec::new(),
             new_notes: FxHashMap::default(),
@@ -343,9 +353,61 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// `n` (at most 32) flag columns in a row, as bits (the first column is bit 0). All
+    /// written `0\t` / `1\t` (the usual case) are checked four to a word; otherwise one by
+    /// one as [`Cursor::flag`] reads them.
+    fn flags(&mut self, n: usize) -> Option<u32> {
+        let rest = self.line.get(self.at..)?;
+        if let Some(bits) = rest.get(..2 * n).and_then(flag_pairs) {
+            self.at += 2 * n;
+            return Some(bits);
+        }
+        let mut bits = 0;
+        for i in 0..n {
+            if self.flag()? {
+                bits |= 1 << i;
+            }
+        }
+        Some(bits)
+    }
+
     fn at_end(&self) -> bool {
         self.at == self.line.len() + 1
     }
+}
+
+/// Flags written as `0\t` / `1\t` pairs filling `pairs` (at most 32 of them), as bits (the
+/// first pair is bit 0); `None` if any pair is something else. Four pairs are checked per
+/// 64-bit word: the odd bytes must be tabs and the even ones `0` or `1`, whose low bits are
+/// the flags.
+fn flag_pairs(pairs: &[u8]) -> Option<u32> {
+    const TABS: u64 = 0xFF00_FF00_FF00_FF00;
+    const DIGITS: u64 = 0x00FE_00FE_00FE_00FE;
+    const LOW_BITS: u64 = 0x0001_0001_0001_0001;
+    let mut bits = 0u32;
+    let mut at = 0;
+    let mut words = pairs.chunks_exact(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let w = u64::from_le_bytes(bytes);
+        if w & TABS != 0x0900_0900_0900_0900 || w & DIGITS != 0x0030_0030_0030_0030 {
+            return None;
+        }
+        // The flags sit at bits 0, 16, 32 and 48: gather them into bits 0..4.
+        let b = w & LOW_BITS;
+        bits |= (((b | b >> 15 | b >> 30 | b >> 45) & 0xF) as u32) << at;
+        at += 4;
+    }
+    for pair in words.remainder().chunks_exact(2) {
+        match pair {
+            [b'0', b'\t'] => {}
+            [b'1', b'\t'] => bits |= 1 << at,
+            _ => return None,
+        }
+        at += 1;
+    }
+    Some(bits)
 }
 
 /// Parses a line of a file whose columns are exactly the public ones, in order. `None` for
@@ -361,14 +423,18 @@ fn parse_standard(line: &[u8]) -> Option<Parsed<'_>> {
         None => None,
         Some(v) => Some(i8::try_from(v).ok()?),
     };
+    let flag_bits = c.flags(4)?;
     let mut flags = 0;
-    for bit in [
+    for (i, bit) in [
         flag::AGREE,
         flag::DISAGREE,
         flag::HELPFUL_V1,
         flag::NOT_HELPFUL_V1,
-    ] {
-        if c.flag()? {
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if flag_bits & (1 << i) != 0 {
             flags |= bit;
         }
     }
@@ -379,12 +445,7 @@ fn parse_standard(line: &[u8]) -> Option<Parsed<'_>> {
         b"" => None,
         _ => return None,
     };
-    let mut tags = 0u32;
-    for i in 0..TAG_COUNT {
-        if c.flag()? {
-            tags |= 1 << i;
-        }
-    }
+    let tags = c.flags(TAG_COUNT)?;
     let rated_on_tweet_id = c.opt_int()?;
     let source = match c.field()? {
         b"DEFAULT" => Some(RatingSource::Default),
@@ -421,7 +482,8 @@ fn parse_chunk(
     known: &RatingsBuilder,
     keep_unused: bool,
 ) -> Result<(Ratings, u64)> {
-    let mut chunk = Chunk::new(known, keep_unused);
+    // Public rows are about 190 bytes; the hint errs high (a shorter row fits in 35 bytes).
+    let mut chunk = Chunk::new(known, keep_unused, bytes.len() / 160 + 1);
     let standard = layout.width() == SPECS.len()
         && layout
             .positions
@@ -503,10 +565,14 @@ struct Buffer {
     len: usize,
 }
 
+/// The first allocation of a [`Buffer`]: it grows by doubling from here as bytes arrive, so
+/// that a small input never allocates (or zero-fills) a whole block.
+const FIRST_ALLOCATION: usize = 64 << 10;
+
 impl Buffer {
-    fn new(capacity: usize) -> Buffer {
+    fn new() -> Buffer {
         Buffer {
-            bytes: vec![0; capacity],
+            bytes: Vec::new(),
             len: 0,
         }
     }
@@ -517,12 +583,16 @@ impl Buffer {
     }
 
     /// Reads until at least `target` bytes are held or the input ends; true at the end.
+    /// Never reads past `target`, so small blocks stay small.
     fn fill(&mut self, input: &mut dyn Read, target: usize) -> std::io::Result<bool> {
-        if self.bytes.len() < target {
-            self.bytes.resize(target, 0);
-        }
         while self.len < target {
-            match input.read(&mut self.bytes[self.len..target]) {
+            if self.len == self.bytes.len() {
+                // `len < target`, so this grows by at least one byte.
+                let grown = (self.bytes.len() * 2).max(FIRST_ALLOCATION).min(target);
+                self.bytes.resize(grown, 0);
+            }
+            let end = target.min(self.bytes.len());
+            match input.read(&mut self.bytes[self.len..end]) {
                 Ok(0) => return Ok(true),
                 Ok(n) => self.len += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -619,7 +689,7 @@ fn read_file(
     chunk: usize,
 ) -> Result<()> {
     let io = |e| FormatError::io(path, e);
-    let mut buf = Buffer::new(block + chunk);
+    let mut buf = Buffer::new();
     let mut eof = buf.fill(input, block).map_err(io)?;
     if buf.len == 0 {
         return Err(FormatError::Empty {
@@ -670,10 +740,14 @@ fn read_file(
             return read_quoted(path, &layout, rest, line, options, progress, builder);
         }
         let chunks = split_chunks(bytes, chunk);
-        let parsed: Vec<Result<(Ratings, u64)>> = chunks
-            .par_iter()
-            .map(|chunk| parse_chunk(&layout, chunk, builder, options.keep_unused_columns))
-            .collect();
+        let parse_one =
+            |chunk: &&[u8]| parse_chunk(&layout, chunk, builder, options.keep_unused_columns);
+        // One chunk (a small file, or its end) needs no trip through the thread pool.
+        let parsed: Vec<Result<(Ratings, u64)>> = if chunks.len() == 1 {
+            chunks.iter().map(parse_one).collect()
+        } else {
+            chunks.par_iter().map(parse_one).collect()
+        };
         for result in parsed {
             // A chunk's line 1 is line `line` of the file.
             let (ratings, line_ends) = result.map_err(|e| e.shifted(line - 1))?;
@@ -819,6 +893,7 @@ pub fn write_ratings(path: &Path, ratings: &Ratings) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::BoxedStrategy;
 
     /// A rating line in the public column order (32 empty cells after the first three).
     fn line(note: &str, rater: &str) -> String {
@@ -911,6 +986,140 @@ mod tests {
                 let ratings = read_in_blocks(text.as_bytes(), block, chunk).unwrap();
                 assert_eq!(ratings.rater_id(0), "a\rb");
             }
+        }
+    }
+
+    /// A plain, valid cell for each column of the public order.
+    fn plain_cell(column: usize) -> BoxedStrategy<Vec<u8>> {
+        use proptest::prelude::*;
+        let text = |re: &'static str| re.prop_map(String::into_bytes).boxed();
+        match column {
+            NOTE_ID | CREATED_AT => text("[0-9]{1,18}"),
+            RATER => text("[0-9A-F]{64}|[a-z0-9-]{1,10}"),
+            VERSION => text("|[0-9]{1,2}"),
+            AGREE..=NOT_HELPFUL => text("[01]"),
+            LEVEL => text("|HELPFUL|SOMEWHAT_HELPFUL|NOT_HELPFUL"),
+            RATED_ON_TWEET_ID | SUGGESTION_ID => text("|[0-9]{1,18}"),
+            SOURCE => text("|DEFAULT|POPULATION_SAMPLED"),
+            SUGGESTION => text("|[a-z ]{1,8}"),
+            _ => text("[01]"),
+        }
+    }
+
+    /// Cells that are almost plain: what the fast path must either read exactly as the
+    /// generic path does or hand over to it.
+    fn near_miss_cell() -> BoxedStrategy<Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            proptest::sample::select(vec![
+                "",
+                "0",
+                "1",
+                "2",
+                "00",
+                "01",
+                "10",
+                "11",
+                "-1",
+                "+1",
+                "-0",
+                " 1",
+                "1 ",
+                "\r",
+                "1\r",
+                "\r1",
+                "\"",
+                "\"1\"",
+                "127",
+                "128",
+                "-128",
+                "-129",
+                "9223372036854775807",
+                "9223372036854775808",
+                "-9223372036854775808",
+                "00000000000000000001",
+                "18446744073709551616",
+                "HELPFUL",
+                "helpful",
+                "HELPFUL ",
+                "DEFAULT",
+                "POPULATION_SAMPLED",
+                "\u{e9}",
+                "0x1",
+                "1e3",
+            ])
+            .prop_map(|s| s.as_bytes().to_vec()),
+            proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4),
+        ]
+        .boxed()
+    }
+
+    /// A line of `SPECS.len()` plain cells, some replaced by near misses, sometimes with a
+    /// cell too many or too few; and whether it was left plain.
+    fn line_with_near_misses() -> impl proptest::strategy::Strategy<Value = (Vec<u8>, bool)> {
+        use proptest::prelude::*;
+        let cells: Vec<_> = (0..SPECS.len()).map(plain_cell).collect();
+        (
+            cells,
+            proptest::collection::vec((0..SPECS.len(), near_miss_cell()), 0..3),
+            prop_oneof![8 => Just(0i8), 1 => Just(-1), 1 => Just(1)],
+        )
+            .prop_map(|(mut cells, misses, extra)| {
+                let plain = misses.is_empty() && extra == 0;
+                for (column, cell) in misses {
+                    cells[column] = cell;
+                }
+                match extra {
+                    -1 => drop(cells.pop()),
+                    1 => cells.push(b"0".to_vec()),
+                    _ => {}
+                }
+                (cells.join(&b'\t'), plain)
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The fast path reads a line exactly as the generic path does, or declines it (the
+        /// generic path then reads it, or names the error); it never declines a plain line.
+        #[test]
+        fn fast_and_generic_paths_agree((text, plain) in line_with_near_misses()) {
+            let layout = Layout::positional(Path::new("r.tsv"), &SPECS, SPECS.len()).unwrap();
+            let mut fields = Vec::new();
+            split_fields(&text, &mut fields);
+            let generic = if fields.len() == SPECS.len() {
+                parse(&Row { layout: &layout, fields: &fields, line: 1 }).ok()
+            } else {
+                None
+            };
+            let fast = parse_standard(&text);
+            if plain {
+                proptest::prop_assert!(fast.is_some(), "plain line declined: {:?}", String::from_utf8_lossy(&text));
+            }
+            if let Some(fast) = fast {
+                proptest::prop_assert_eq!(Some(fast), generic);
+            }
+        }
+
+        /// Runs of flag pairs: the word-at-a-time check agrees with reading pair by pair.
+        #[test]
+        fn flag_pairs_agree_with_pair_by_pair(
+            pairs in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => proptest::sample::select(vec![*b"0\t", *b"1\t"]),
+                    1 => proptest::prelude::any::<[u8; 2]>(),
+                ],
+                0..=32,
+            )
+        ) {
+            let bytes = pairs.concat();
+            let expected = pairs.iter().enumerate().try_fold(0u32, |bits, (i, pair)| match pair {
+                [b'0', b'\t'] => Some(bits),
+                [b'1', b'\t'] => Some(bits | 1 << i),
+                _ => None,
+            });
+            proptest::prop_assert_eq!(flag_pairs(&bytes), expected);
         }
     }
 }

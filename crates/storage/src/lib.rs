@@ -252,4 +252,43 @@ pub mod testing {
         admin.close().await;
         Ok(())
     }
+
+    /// A new, empty database of its own on the test server, for tests that run the service
+    /// as a separate process: its name (`PREFIX_PID`) and URL. `prefix` must be letters,
+    /// digits and underscores. A leftover of the same name is dropped first. Drop it with
+    /// [`drop_database`] when done.
+    pub async fn fresh_database(prefix: &str) -> crate::Result<(String, String)> {
+        assert!(
+            prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "database name prefix {prefix:?}"
+        );
+        let base = postgres_url();
+        let name = format!("{prefix}_{}", std::process::id());
+        let admin = sqlx::PgPool::connect(&base).await?;
+        // The name is checked above: letters, digits and underscores only.
+        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&admin)
+            .await?;
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await?;
+        admin.close().await;
+        let server = base
+            .rsplit_once('/')
+            .map_or(base.as_str(), |(server, _)| server);
+        let url = format!("{server}/{name}");
+        Ok((name, url))
+    }
+
+    /// Drops a database made by [`fresh_database`].
+    pub async fn drop_database(name: &str) -> crate::Result<()> {
+        let admin = sqlx::PgPool::connect(&postgres_url()).await?;
+        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&admin)
+            .await?;
+        admin.close().await;
+        Ok(())
+    }
 }

@@ -1,32 +1,11 @@
 //! The logistic factorization under the replayed Adam loop of [`crate::adam`].
 
 pub use crate::adam::{AdamReport, AdamSettings};
-use crate::adam::{pack_rank1, replay_adam, unpack_rank1};
+use crate::adam::{replay_adam, single};
 
-use super::fit::{LogitFactors, logit_gradient, logit_loss};
-use super::{LogitData, ValidLogitParams};
-
-/// `f`'s trainable values in one vector (see [`pack_rank1`]).
-fn pack(f: &LogitFactors) -> Vec<f64> {
-    let blocks = [
-        &f.note_intercept[..],
-        &f.note_factor,
-        &f.rater_intercept,
-        &f.rater_factor,
-    ];
-    pack_rank1(blocks, f.global_intercept)
-}
-
-/// Writes `x` (as [`pack`] lays it out) into `f`.
-fn unpack(x: &[f64], f: &mut LogitFactors) {
-    let blocks = [
-        &mut f.note_intercept[..],
-        &mut f.note_factor,
-        &mut f.rater_intercept,
-        &mut f.rater_factor,
-    ];
-    unpack_rank1(x, blocks, &mut f.global_intercept);
-}
+use super::accel::{pack, unpack};
+use super::fit::{LogitFactors, logit_gradient_of, logit_loss};
+use super::{LogitData, Trainable, ValidLogitParams};
 
 /// Fits `data` from `init` with the replayed Adam loop, training every block but ρ_u (which
 /// keeps its initial values, rounded to single precision).
@@ -36,31 +15,61 @@ pub fn fit_logit_adam(
     init: LogitFactors,
     settings: &AdamSettings,
 ) -> (LogitFactors, AdamReport) {
+    let trainable = Trainable {
+        rater_reputation: false,
+        ..Trainable::ALL
+    };
+    fit_logit_adam_blocks(data, params, init, trainable, settings)
+}
+
+/// Fits the `trainable` blocks of `init` to `data` with the replayed Adam loop (the others
+/// keep their initial values, rounded to single precision as torch holds them). The
+/// optimizer sees the trainable values laid end to end: note intercepts, note factors,
+/// rater intercepts, rater factors, reputations, μ.
+pub fn fit_logit_adam_blocks(
+    data: &LogitData,
+    params: &ValidLogitParams,
+    init: LogitFactors,
+    trainable: Trainable,
+    settings: &AdamSettings,
+) -> (LogitFactors, AdamReport) {
     let mut f = init;
     f.check_shape(data);
-    f.rater_reputation
-        .iter_mut()
-        .for_each(|r| *r = crate::adam::single(*r));
-    let mut x = pack(&f);
+    for block in [
+        &mut f.note_intercept,
+        &mut f.note_factor,
+        &mut f.rater_intercept,
+        &mut f.rater_factor,
+        &mut f.rater_reputation,
+    ] {
+        block.iter_mut().for_each(|v| *v = single(*v));
+    }
+    f.global_intercept = single(f.global_intercept);
+    let mut x = pack(&f, &trainable);
     let at = |x: &[f64]| {
         let mut g = f.clone();
-        unpack(x, &mut g);
+        unpack(x, &mut g, &trainable);
         g
     };
     let report = replay_adam(
         &mut x,
         settings,
         |x| logit_loss(data, params, &at(x)).total,
-        |x| pack(&logit_gradient(data, params, &at(x))),
+        |x| {
+            pack(
+                &logit_gradient_of(data, params, &at(x), &trainable),
+                &trainable,
+            )
+        },
     );
-    unpack(&x, &mut f);
+    unpack(&x, &mut f, &trainable);
     (f, report)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logit::LogitParams;
+    use crate::logit::{LogitParams, logit_gradient};
 
     /// Two notes, three raters, mixed labels.
     fn data() -> LogitData {

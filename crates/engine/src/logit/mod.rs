@@ -29,7 +29,7 @@ mod math;
 mod params;
 mod symmetry;
 
-pub use adam::{AdamReport, AdamSettings, fit_logit_adam};
+pub use adam::{AdamReport, AdamSettings, fit_logit_adam, fit_logit_adam_blocks};
 pub use data::{LogitData, Run};
 pub use fit::{LogitFactors, LogitLoss, LogitReport, fit_logit, logit_gradient, logit_loss};
 pub(crate) use fit::{Penalties, largest_change, penalties, reduce};

@@ -88,6 +88,8 @@ pub fn helpfulness_reputation_params() -> DiligenceParams {
         seed: 0,
         // The squared-error solver's stop (the logistic models' default is looser).
         tolerance: 1e-10,
+        // Its final fits are solved exactly (`final_rounds` with `fit_squared`).
+        final_adam: None,
         ..DiligenceParams::default()
     }
 }
@@ -224,7 +226,7 @@ pub fn prescore_reputation(
         init.rater_intercept[row] = standard_normal(params.seed, RATER_INTERCEPT_STREAM, u as u64);
         init.rater_reputation[row] = params.default_reputation;
     }
-    let fit = prescoring_rounds(&mut data, notes.ids, raters.ids, init, params, fit_squared)?;
+    let fit = prescoring_rounds(&mut data, notes.ids, raters.ids, init, params, &fit_squared)?;
     Ok(Some(fit))
 }
 
@@ -342,7 +344,7 @@ pub fn score_reputation(
         &as_the_model_sees_it(community, prescoring),
         None,
         &options.params,
-        fit_squared,
+        &fit_squared,
     )?;
     let note_count = community.notes.len();
     let mut note_intercept = vec![None; note_count];

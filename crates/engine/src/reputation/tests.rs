@@ -215,11 +215,20 @@ fn final_fits_on_the_same_data_reproduce_prescoring() {
         raters.ids.clone(),
         init,
         &params,
-        fit_squared,
+        &fit_squared,
     )
     .unwrap();
     assert!(pre.reports.unwrap().iter().all(|r| r.converged));
-    let fin = final_rounds(&mut data, &notes, &raters, &pre, None, &params, fit_squared).unwrap();
+    let fin = final_rounds(
+        &mut data,
+        &notes,
+        &raters,
+        &pre,
+        None,
+        &params,
+        &fit_squared,
+    )
+    .unwrap();
     assert_eq!(fin.reports.map(|r| r.passes), [1, 1]);
     for k in 0..pre.notes.len() {
         assert!((fin.note_factor[k] - pre.note_factor[k]).abs() < 1e-7);
