@@ -92,8 +92,15 @@ pub fn score_to_dir(
         settings.cache_dir.as_deref(),
         settings.quiet,
     )?;
-    let wall_millis = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
-    let now_millis = settings.epoch_millis.unwrap_or(wall_millis);
+    // The reference reads the wall clock for its rescoring labels even when it is given
+    // `--epoch-millis`; bridgenotes takes the run's time there too, so that a run with
+    // `--epoch-millis` is exactly repeatable (its labels then differ from the reference's,
+    // which depend on when the reference ran).
+    let now_millis = match settings.epoch_millis {
+        Some(millis) => millis,
+        None => SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64,
+    };
+    let wall_millis = now_millis;
     if inputs.ratings.is_empty() {
         anyhow::bail!(
             "{}: no ratings to score (the file has no rows after its header)",

@@ -49,7 +49,8 @@ enum BatchResult {
 pub struct ScoreOptions {
     /// "Now" of the run (the reference's `--epoch-millis`), in milliseconds.
     pub now_millis: i64,
-    /// The wall clock, for the clock-dependent rescoring labels.
+    /// The clock of the rescoring labels. The reference reads the wall clock there; the
+    /// `score` command passes `now_millis` when `--epoch-millis` is given, so runs repeat.
     pub wall_millis: i64,
     /// Run the pseudo-rater refits (uncertainty bounds of core intercepts).
     pub pseudo_raters: bool,
