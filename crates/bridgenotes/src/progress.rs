@@ -33,31 +33,37 @@ pub fn counter(quiet: bool, phase: &str, unit: &str) -> ProgressBar {
     bar
 }
 
-/// Wall time per stage of a run, in order.
+/// Wall time per stage of a run, in the order the stages finished (stages that run side
+/// by side overlap, so their times add up to more than the wall time).
 #[derive(Default)]
-pub struct Timings(std::cell::RefCell<Vec<(String, f64)>>);
+pub struct Timings(std::sync::Mutex<Vec<(String, f64)>>);
 
 impl Timings {
     pub fn record(&self, stage: &str, seconds: f64) {
-        self.0.borrow_mut().push((stage.to_string(), seconds));
+        self.lock().push((stage.to_string(), seconds));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, f64)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The stages as JSON objects `{stage, seconds}`.
     pub fn stages(&self) -> Vec<serde_json::Value> {
-        self.0
-            .borrow()
+        self.lock()
             .iter()
             .map(|(stage, seconds)| serde_json::json!({ "stage": stage, "seconds": seconds }))
             .collect()
     }
 }
 
-/// Shows which stage of scoring runs (`[3/27] scorer MFExpansionScorer`) and records how
+/// Shows which stages of scoring run (`[3/27] scorer MFExpansionScorer`) and records how
 /// long each took.
 pub struct StageProgress<'a> {
     bar: ProgressBar,
     timings: &'a Timings,
-    started: std::cell::Cell<Option<std::time::Instant>>,
+    /// The stages under way: label and start.
+    running: std::sync::Mutex<Vec<(String, std::time::Instant)>>,
+    finished: std::sync::atomic::AtomicU64,
 }
 
 impl<'a> StageProgress<'a> {
@@ -74,7 +80,8 @@ impl<'a> StageProgress<'a> {
         StageProgress {
             bar,
             timings,
-            started: std::cell::Cell::new(None),
+            running: std::sync::Mutex::new(Vec::new()),
+            finished: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -83,19 +90,39 @@ impl<'a> StageProgress<'a> {
     }
 }
 
+impl StageProgress<'_> {
+    fn running(&self) -> std::sync::MutexGuard<'_, Vec<(String, std::time::Instant)>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn show(&self, running: &[(String, std::time::Instant)]) {
+        let labels: Vec<&str> = running.iter().map(|(label, _)| label.as_str()).collect();
+        self.bar.set_message(labels.join(" + "));
+    }
+}
+
 impl Observer for StageProgress<'_> {
-    fn started(&self, stage: Stage<'_>, index: usize, total: usize) {
+    fn started(&self, stage: Stage<'_>, _index: usize, total: usize) {
         self.bar.set_length(total as u64);
-        self.bar.set_position(index as u64);
-        self.bar.set_message(stage.label());
-        self.started.set(Some(std::time::Instant::now()));
+        let mut running = self.running();
+        running.push((stage.label(), std::time::Instant::now()));
+        self.show(&running);
     }
 
     fn finished(&self, stage: Stage<'_>) {
-        if let Some(t) = self.started.take() {
+        let label = stage.label();
+        let mut running = self.running();
+        if let Some(i) = running.iter().position(|(l, _)| *l == label) {
+            let (_, t) = running.remove(i);
             let seconds = t.elapsed().as_secs_f64();
-            tracing::debug!(seconds, "{}", stage.label());
-            self.timings.record(&stage.label(), seconds);
+            tracing::debug!(seconds, "{label}");
+            self.timings.record(&label, seconds);
+            let done = self
+                .finished
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            self.bar.set_position(done);
+            self.show(&running);
         }
     }
 }

@@ -92,8 +92,15 @@ pub fn score_to_dir(
         settings.cache_dir.as_deref(),
         settings.quiet,
     )?;
-    let wall_millis = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
-    let now_millis = settings.epoch_millis.unwrap_or(wall_millis);
+    // The reference reads the wall clock for its rescoring labels even when it is given
+    // `--epoch-millis`; bridgenotes takes the run's time there too, so that a run with
+    // `--epoch-millis` is exactly repeatable (its labels then differ from the reference's,
+    // which depend on when the reference ran).
+    let now_millis = match settings.epoch_millis {
+        Some(millis) => millis,
+        None => SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64,
+    };
+    let wall_millis = now_millis;
     if inputs.ratings.is_empty() {
         anyhow::bail!(
             "{}: no ratings to score (the file has no rows after its header)",
@@ -143,15 +150,19 @@ pub fn score_to_dir(
         "inputs prepared"
     );
     let phase = Instant::now();
-    let topics = match assign_topics(&community.notes) {
-        Ok(assignment) => assignment.note_topics,
-        Err(e) => {
-            // The reference stops here; scoring every note with the core model is more useful.
-            tracing::warn!("{e}; scoring without topics");
-            vec![None; community.notes.len()]
-        }
-    };
-    let cliques = detect_cliques(&community, &PssParams::default());
+    // Topic assignment and clique detection are independent: they run side by side.
+    let (topics, cliques) = rayon::join(
+        || match assign_topics(&community.notes) {
+            Ok(assignment) => assignment.note_topics,
+            Err(e) => {
+                // The reference stops here; scoring every note with the core model is more
+                // useful.
+                tracing::warn!("{e}; scoring without topics");
+                vec![None; community.notes.len()]
+            }
+        },
+        || detect_cliques(&community, &PssParams::default()),
+    );
     timer.record("topics and rater cliques", phase.elapsed().as_secs_f64());
     tracing::info!(
         seconds = format!("{:.2}", phase.elapsed().as_secs_f64()),

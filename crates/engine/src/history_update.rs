@@ -168,8 +168,10 @@ impl RescoringRule {
 /// * created after wall − 14 d and input `timestampMillisOfCurrentStatus` before
 ///   wall − 1 d (missing → no): `NEW_NOTES_NOT_RESCORED_RECENTLY_ENOUGH`.
 ///
-/// `wall_millis` is the wall clock, which the reference reads (`time.time()`) even when
-/// `--epoch-millis` is given. (With `--previous-rating-cutoff-millis` the reference would
+/// `wall_millis` is the clock of these labels: the reference reads the wall clock
+/// (`time.time()`) even when `--epoch-millis` is given, which makes its labels depend on when
+/// it ran; `bridgenotes score` passes the run's `--epoch-millis` instead, so its runs repeat
+/// exactly. (With `--previous-rating-cutoff-millis` the reference would
 /// also drop notes with newer ratings from the last subset; runs here never pass it.)
 pub fn rescoring_rules(
     created_at_millis: i64,

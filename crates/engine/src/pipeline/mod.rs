@@ -18,7 +18,7 @@ use crate::output::{
 use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
 use crate::pss::{self, Cliques, Variant};
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
-use crate::reputation::{ReputationOptions, run_reputation};
+use crate::reputation::{ReputationOptions, ReputationScores, run_reputation};
 use crate::scorer::catalog::{ScorerConfig, ScorerKind};
 use crate::scorer::gaussian_run::run_gaussian;
 use crate::scorer::prescore::{PrescoreError, prescore};
@@ -30,18 +30,27 @@ use crate::{ColumnValues, NoteStatus, StatusHistoryRow, Table};
 
 mod models;
 mod observer;
+mod side_by_side;
 
 use models::ModelColumns;
 pub use observer::{Observer, Silent, Stage};
+use side_by_side::run_side_by_side;
 
 const DAY_MILLIS: f64 = 86_400_000.0;
+
+/// One job of the side-by-side batch of scorers.
+enum BatchResult {
+    Scorer(Option<Box<ScorerRun>>),
+    Reputation(Option<Box<ReputationScores>>),
+}
 
 /// Settings of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScoreOptions {
     /// "Now" of the run (the reference's `--epoch-millis`), in milliseconds.
     pub now_millis: i64,
-    /// The wall clock, for the clock-dependent rescoring labels.
+    /// The clock of the rescoring labels. The reference reads the wall clock there; the
+    /// `score` command passes `now_millis` when `--epoch-millis` is given, so runs repeat.
     pub wall_millis: i64,
     /// Run the pseudo-rater refits (uncertainty bounds of core intercepts).
     pub pseudo_raters: bool,
@@ -132,41 +141,74 @@ pub fn score_observed(
     let reputation_options = ReputationOptions::reference();
     let run_coverage = wanted(reputation_options.spec.name);
     let total = mf_configs.len() + gaussian_configs.len() + run_coverage as usize + 2;
-    let mut stage = 0;
+    // The scorers only read the two views and the topics, and each is deterministic by
+    // itself, so they run side by side (as many at once as the pool has threads); their
+    // results are kept in catalog order. The reputation (coverage) model joins the batch
+    // as its last job.
+    let mf_count = mf_configs.len();
+    let mut reputation_result = None;
     let mut runs = Vec::new();
-    for config in &mf_configs {
-        observer.started(Stage::Scorer(config.spec.name), stage, total);
-        stage += 1;
-        let run = run_scorer(
-            &prescoring_view,
-            &final_view,
-            config,
-            topics,
-            options.pseudo_raters,
-        )?;
-        observer.finished(Stage::Scorer(config.spec.name));
-        runs.extend(run);
+    let batch = run_side_by_side(
+        mf_count + run_coverage as usize,
+        |i| -> Result<_, PrescoreError> {
+            if i < mf_count {
+                let config = &mf_configs[i];
+                observer.started(Stage::Scorer(config.spec.name), i, total);
+                let run = run_scorer(
+                    &prescoring_view,
+                    &final_view,
+                    config,
+                    topics,
+                    options.pseudo_raters,
+                );
+                observer.finished(Stage::Scorer(config.spec.name));
+                Ok(BatchResult::Scorer(run?.map(Box::new)))
+            } else {
+                let name = reputation_options.spec.name;
+                observer.started(Stage::Scorer(name), i, total);
+                let rep =
+                    run_reputation(&prescoring_view, &final_view, topics, &reputation_options);
+                observer.finished(Stage::Scorer(name));
+                Ok(BatchResult::Reputation(
+                    rep?.map(|(_, scores)| Box::new(scores)),
+                ))
+            }
+        },
+    );
+    for result in batch {
+        match result? {
+            BatchResult::Scorer(run) => runs.extend(run.map(|r| *r)),
+            BatchResult::Reputation(scores) => reputation_result = Some(scores.map(|s| *s)),
+        }
     }
+    let reputation = reputation_result.flatten();
+    let mut stage = mf_count + run_coverage as usize;
     // The Gaussian scorers read the prescoring of a matrix-factorization scorer: the core
     // model's, or one run for them alone.
-    let mut extra_prescoring = Vec::new();
     let needed: Vec<&str> = gaussian_configs
         .iter()
         .filter_map(|c| c.gaussian.as_ref().map(|g| g.prescoring))
         .collect();
-    for config in ScorerConfig::prescoring_only()
+    let extra_configs: Vec<ScorerConfig> = ScorerConfig::prescoring_only()
         .into_iter()
         .filter(|c| needed.contains(&c.spec.name))
+        .collect();
+    let mut extra_prescoring = Vec::new();
+    for (config, p) in extra_configs
+        .iter()
+        .zip(run_side_by_side(extra_configs.len(), |i| {
+            let config = &extra_configs[i];
+            let selection = select(&prescoring_view, &config.spec, topics);
+            prescore(&prescoring_view, &selection, &config.prescore)
+        }))
     {
-        let selection = select(&prescoring_view, &config.spec, topics);
-        if let Some(p) = prescore(&prescoring_view, &selection, &config.prescore)? {
+        if let Some(p) = p? {
             extra_prescoring.push((config.spec.name, p));
         }
     }
-    let mut gaussian_runs = Vec::new();
-    for config in &gaussian_configs {
-        observer.started(Stage::Scorer(config.spec.name), stage, total);
-        stage += 1;
+    let gaussian_results = run_side_by_side(gaussian_configs.len(), |i| {
+        let config = &gaussian_configs[i];
+        observer.started(Stage::Scorer(config.spec.name), stage + i, total);
         let source = config.gaussian.as_ref().map(|g| g.prescoring);
         let prescored = runs
             .iter()
@@ -178,24 +220,19 @@ pub fn score_observed(
                     .find(|(name, _)| Some(*name) == source)
                     .map(|(_, p)| p)
             });
-        if let Some(prescored) = prescored
-            && let Some(run) = run_gaussian(&final_view, config, prescored, topics)?
-        {
-            gaussian_runs.push(run);
-        }
+        let run = match prescored {
+            Some(prescored) => run_gaussian(&final_view, config, prescored, topics),
+            None => Ok(None),
+        };
         observer.finished(Stage::Scorer(config.spec.name));
+        run
+    });
+    stage += gaussian_configs.len();
+    let mut gaussian_runs = Vec::new();
+    for run in gaussian_results {
+        gaussian_runs.extend(run?);
     }
     runs.extend(gaussian_runs);
-    // The reputation (coverage) model: published, not read by meta-scoring.
-    let mut reputation = None;
-    if run_coverage {
-        let name = reputation_options.spec.name;
-        observer.started(Stage::Scorer(name), stage, total);
-        stage += 1;
-        reputation = run_reputation(&prescoring_view, &final_view, topics, &reputation_options)?
-            .map(|(_, scores)| scores);
-        observer.finished(Stage::Scorer(name));
-    }
     let model = |kind: ScorerKind| ModelColumns::coalesce(&runs, notes, |k| k == kind);
     let core_columns = model(ScorerKind::Core);
     let core_with_topics = model(ScorerKind::CoreWithTopics);

@@ -24,9 +24,11 @@ impl Stage<'_> {
     }
 }
 
-/// Receives the stages of a run in order. `index` counts stages from 0 and `total` is how
-/// many the run will have.
-pub trait Observer {
+/// Receives the stages of a run. `index` counts stages from 0 and `total` is how many the
+/// run will have. Independent scorers run side by side, so their stages may start and
+/// finish on several threads at once and overlap; a stage's `finished` always follows its
+/// own `started` on the same thread.
+pub trait Observer: Sync {
     fn started(&self, _stage: Stage<'_>, _index: usize, _total: usize) {}
     fn finished(&self, _stage: Stage<'_>) {}
 }
