@@ -955,6 +955,28 @@ mod tests {
     }
 
     #[test]
+    fn the_fuzzers_blank_lines_input_names_the_same_line_on_both_paths() {
+        // The ratings fuzz target's input of finding 5: a header with an unknown column,
+        // blank lines, a bad row on line 5, binary bytes and a quote further on (so a block
+        // holding the whole input takes the quoting-aware path, and small blocks the fast
+        // path up to the quote).
+        let data = include_bytes!(
+            "../../../fuzz/seeds/ratings/regression-blank-lines-before-a-bad-row.tsv"
+        );
+        assert!(memchr::memchr(b'"', data).is_some_and(|at| at > 300));
+        for (block, chunk) in [(BLOCK, CHUNK), (1, 1), (7, 3), (64, 16)] {
+            assert_eq!(
+                read_in_blocks(data, block, chunk).map_err(|e| e.to_string()),
+                Err(
+                    "ratings.tsv:5: expected 14 tab-separated fields as in the header, found 2"
+                        .into()
+                ),
+                "blocks of {block}, chunks of {chunk}"
+            );
+        }
+    }
+
+    #[test]
     fn crlf_line_ends_and_bare_carriage_returns_read_alike_on_both_paths() {
         // Found by the ratings fuzz target, which checks that block sizes never change a
         // result: with the `csv` crate's default terminator the quoting-aware path (taken
