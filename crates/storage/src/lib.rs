@@ -258,16 +258,10 @@ pub mod testing {
     /// digits and underscores. A leftover of the same name is dropped first. Drop it with
     /// [`drop_database`] when done.
     pub async fn fresh_database(prefix: &str) -> crate::Result<(String, String)> {
-        assert!(
-            prefix
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
-            "database name prefix {prefix:?}"
-        );
         let base = postgres_url();
-        let name = format!("{prefix}_{}", std::process::id());
+        let name = plain_identifier(&format!("{prefix}_{}", std::process::id()));
         let admin = sqlx::PgPool::connect(&base).await?;
-        // The name is checked above: letters, digits and underscores only.
+        // `plain_identifier` checked the name: letters, digits and underscores only.
         sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&admin)
             .await?;
@@ -282,8 +276,19 @@ pub mod testing {
         Ok((name, url))
     }
 
+    /// `name`, which is pasted into SQL (database names cannot be bound): panics unless it is
+    /// only ASCII letters, digits and underscores.
+    fn plain_identifier(name: &str) -> String {
+        assert!(
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "database name {name:?}: letters, digits and underscores only"
+        );
+        name.to_string()
+    }
+
     /// Drops a database made by [`fresh_database`].
     pub async fn drop_database(name: &str) -> crate::Result<()> {
+        let name = plain_identifier(name);
         let admin = sqlx::PgPool::connect(&postgres_url()).await?;
         sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&admin)
