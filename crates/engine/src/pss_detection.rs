@@ -438,31 +438,12 @@ pub fn quasi_cliques(community: &Community, params: &QuasiCliqueParams) -> Vec<V
     rows.sort_unstable();
 
     // Aligned posts per rater pair: posts on which both gave one note the same rating.
-    let mut pair_counts: FxHashMap<u64, u32> = FxHashMap::default();
-    let mut tweet_pairs: Vec<u64> = Vec::new();
-    for tweet_rows in rows.chunk_by(|a, b| a.0 == b.0) {
-        tweet_pairs.clear();
-        for group in tweet_rows.chunk_by(|a, b| (a.1, a.2) == (b.1, b.2)) {
-            for (i, a) in group.iter().enumerate() {
-                for b in &group[i + 1..] {
-                    tweet_pairs.push(pack(a.3.min(b.3), a.3.max(b.3)));
-                }
-            }
-        }
-        tweet_pairs.sort_unstable();
-        tweet_pairs.dedup();
-        for &pair in &tweet_pairs {
-            *pair_counts.entry(pair).or_insert(0) += 1;
-        }
-    }
-    let mut counts: Vec<(u32, u32, u32)> = pair_counts
-        .into_iter()
-        .filter(|&(_, count)| count >= params.min_aligned_ratings)
-        .map(|(key, count)| {
-            let (a, b) = unpack(key);
-            (a, b, count)
-        })
-        .collect();
+    let mut counts = aligned_pair_counts(
+        &rows,
+        community.participants.len(),
+        params.min_aligned_ratings,
+        PAIRS_PER_PASS,
+    );
     if counts.is_empty() {
         return Vec::new();
     }
@@ -486,6 +467,74 @@ pub fn quasi_cliques(community: &Community, params: &QuasiCliqueParams) -> Vec<V
     }
     cliques.sort_by_key(|c| c.len());
     cliques
+}
+
+/// Pair occurrences [`aligned_pair_counts`] holds at once: 32 Mi of 8 bytes, 256 MiB.
+const PAIRS_PER_PASS: usize = 32 << 20;
+
+/// Rater pairs `(a, b)`, `a < b`, that gave one note of a post the same rating, with the
+/// number of posts on which they did; only pairs counted on at least `min_posts` posts, in
+/// increasing `(a, b)`. `rows` are `(post, note, rating, rater)` sorted, with no rater twice
+/// in a `(post, note, rating)` group; raters are below `raters`.
+///
+/// The number of pairs grows with the square of the ratings a note gets, far beyond the
+/// ratings themselves on large data, so they are never all held at once: the raters are cut
+/// into ranges whose pairs (as the smaller rater) number at most about `pairs_per_pass`,
+/// and each range is one pass over the rows that collects its pairs once per post, then
+/// sorts them (in parallel) and counts the runs. Memory is bounded by `pairs_per_pass` plus
+/// the rows (a rater with more pairs than that gets a pass of its own).
+fn aligned_pair_counts(
+    rows: &[(i64, u32, u8, u32)],
+    raters: usize,
+    min_posts: u32,
+    pairs_per_pass: usize,
+) -> Vec<(u32, u32, u32)> {
+    let groups = || rows.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2));
+    // Pairs per smaller rater (before removing repeats within a post).
+    let mut pairs_of = vec![0usize; raters];
+    for group in groups() {
+        for (i, row) in group.iter().enumerate() {
+            pairs_of[row.3 as usize] += group.len() - 1 - i;
+        }
+    }
+    let mut counts = Vec::new();
+    let mut pairs: Vec<u64> = Vec::new();
+    let mut lo = 0usize;
+    while lo < raters {
+        let mut hi = lo;
+        let mut in_pass = 0usize;
+        while hi < raters && (hi == lo || in_pass + pairs_of[hi] <= pairs_per_pass) {
+            in_pass += pairs_of[hi];
+            hi += 1;
+        }
+        if in_pass > 0 {
+            let range = lo as u32..hi as u32;
+            pairs.clear();
+            for post in rows.chunk_by(|a, b| a.0 == b.0) {
+                let start = pairs.len();
+                for group in post.chunk_by(|a, b| (a.1, a.2) == (b.1, b.2)) {
+                    for (i, row) in group.iter().enumerate() {
+                        if range.contains(&row.3) {
+                            pairs.extend(group[i + 1..].iter().map(|b| pack(row.3, b.3)));
+                        }
+                    }
+                }
+                pairs[start..].sort_unstable();
+                let kept = dedup_tail(&mut pairs, start);
+                pairs.truncate(kept);
+            }
+            pairs.par_sort_unstable();
+            for run in pairs.chunk_by(|a, b| a == b) {
+                let posts = u32::try_from(run.len()).unwrap_or(u32::MAX);
+                if posts >= min_posts {
+                    let (a, b) = unpack(run[0]);
+                    counts.push((a, b, posts));
+                }
+            }
+        }
+        lo = hi;
+    }
+    counts
 }
 
 /// The candidate raters' ratings, as group-rating keys (a note and a helpfulNum value).

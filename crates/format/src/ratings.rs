@@ -975,6 +975,45 @@ mod tests {
     }
 
     #[test]
+    fn a_quote_left_open_to_the_end_names_the_row_it_opens_in() {
+        // Found by the ratings fuzz target (finding 6): a row whose quoted field stays open
+        // to the end of an input ending in a line feed. That last line feed sits inside the
+        // field, but the quoting-aware path also took it for the row's terminator and named
+        // the line before the row (here the blank line 3) when a block held the whole input.
+        let data =
+            include_bytes!("../../../fuzz/seeds/ratings/regression-open-quote-to-the-end.tsv");
+        for (block, chunk) in [(BLOCK, CHUNK), (1, 1), (7, 3), (64, 16)] {
+            assert_eq!(
+                read_in_blocks(data, block, chunk).map_err(|e| e.to_string()),
+                Err(
+                    "ratings.tsv:4: expected 34 tab-separated fields as in the header, found 31"
+                        .into()
+                ),
+                "blocks of {block}, chunks of {chunk}"
+            );
+        }
+        // The same shape, built by hand: after a good row and a blank line, a row on line 4
+        // opens a quote that runs to the end, with and without a last line feed.
+        let open = format!("{}{}\n1\tr\t\"x\ny\n", header(), line("1", "a"));
+        for text in [open.clone(), open.trim_end_matches('\n').to_string()] {
+            for (block, chunk) in [(BLOCK, CHUNK), (1, 1), (7, 3)] {
+                let error = read_in_blocks(text.as_bytes(), block, chunk).unwrap_err();
+                assert_eq!(
+                    error.line(),
+                    Some(4),
+                    "{text:?}, blocks of {block}: {error}"
+                );
+            }
+        }
+        // A quoted field closed right before the last line feed still ends its row there.
+        let closed = format!("{}{}\n1\tr\t\"x\ny\"\n", header(), line("1", "a"));
+        for (block, chunk) in [(BLOCK, CHUNK), (1, 1), (7, 3)] {
+            let error = read_in_blocks(closed.as_bytes(), block, chunk).unwrap_err();
+            assert_eq!(error.line(), Some(4), "blocks of {block}: {error}");
+        }
+    }
+
+    #[test]
     fn crlf_line_ends_and_bare_carriage_returns_read_alike_on_both_paths() {
         // Found by the ratings fuzz target, which checks that block sizes never change a
         // result: with the `csv` crate's default terminator the quoting-aware path (taken

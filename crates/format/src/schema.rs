@@ -367,7 +367,6 @@ pub(crate) fn tsv_reader<R: Read>(input: R) -> csv::Reader<Tracked<R>> {
     let input = Tracked {
         input,
         delivered: 0,
-        last: None,
         at_end: false,
     };
     csv::ReaderBuilder::new()
@@ -379,12 +378,11 @@ pub(crate) fn tsv_reader<R: Read>(input: R) -> csv::Reader<Tracked<R>> {
         .from_reader(input)
 }
 
-/// An input that remembers its last byte and whether it has ended, so that the line a
-/// record starts on can be worked out from where it ends.
+/// An input that counts what it delivered and remembers whether it has ended, so that the
+/// line a record starts on can be worked out from where it ends.
 pub(crate) struct Tracked<R> {
     input: R,
     delivered: u64,
-    last: Option<u8>,
     at_end: bool,
 }
 
@@ -393,8 +391,7 @@ impl<R: Read> Read for Tracked<R> {
         let n = self.input.read(out)?;
         if n == 0 && !out.is_empty() {
             self.at_end = true;
-        } else if n > 0 {
-            self.last = Some(out[n - 1]);
+        } else {
             self.delivered += n as u64;
         }
         Ok(n)
@@ -403,15 +400,20 @@ impl<R: Read> Read for Tracked<R> {
 
 /// The 1-based line `record` (just read by `reader`) starts on. The `csv` crate's own record
 /// position is where it began looking for the record, before any blank lines it skipped;
-/// this counts back from where the record ends instead: past its line feed (unless it ended
-/// the input without one) and past the line feeds inside its quoted fields.
+/// this counts back from where the record ends instead: past the line feeds inside its
+/// quoted fields, and past its terminating line feed unless the end of the input ended it.
+///
+/// `csv-core` ends a record at its line feed without looking further, so a record that
+/// needed the end of the input (the reader saw it and the record ends where the input
+/// does) has no terminator of its own — even when the input's last byte is a line feed:
+/// that one sits inside a quoted field left open to the end, and is already counted.
 pub(crate) fn record_line<R: Read>(
     reader: &csv::Reader<Tracked<R>>,
     record: &csv::ByteRecord,
 ) -> u64 {
     let end = reader.position();
     let input = reader.get_ref();
-    let unterminated = input.at_end && end.byte() == input.delivered && input.last != Some(b'\n');
+    let unterminated = input.at_end && end.byte() == input.delivered;
     let inside: u64 = record
         .iter()
         .map(|field| memchr::memchr_iter(b'\n', field).count() as u64)
@@ -447,6 +449,30 @@ fn csv_error(path: &Path, error: csv::Error) -> FormatError {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The line each record of `text` starts on, as the readers name it.
+    fn record_lines(text: &[u8]) -> Vec<u64> {
+        let mut reader = tsv_reader(text);
+        let mut record = csv::ByteRecord::new();
+        let mut lines = Vec::new();
+        while reader.read_byte_record(&mut record).unwrap() {
+            lines.push(record_line(&reader, &record));
+        }
+        lines
+    }
+
+    #[test]
+    fn records_are_named_by_the_line_they_start_on() {
+        assert_eq!(record_lines(b"a\tb\n\n\nc\td\n"), [1, 4]);
+        assert_eq!(record_lines(b"a\tb\n\nc\td"), [1, 3]);
+        // Line feeds inside a closed quote, then the row's own line feed.
+        assert_eq!(record_lines(b"a\n\n\"x\ny\"\nc\n"), [1, 3, 5]);
+        // A quote left open to the end: the input's last line feed is inside the field
+        // (fuzz finding 6), with or without one.
+        assert_eq!(record_lines(b"a\n\n\"x\ny\n"), [1, 3]);
+        assert_eq!(record_lines(b"a\n\n\"x\ny"), [1, 3]);
+        assert_eq!(record_lines(b"a\n\n\"x\n\n"), [1, 3]);
+    }
 
     #[test]
     fn long_cells_are_cut_in_error_messages() {

@@ -262,3 +262,56 @@ fn detection_does_not_depend_on_the_thread_count() {
     };
     assert_eq!(run(1), run(3));
 }
+
+/// Aligned-post counts the plain way: every pair of each group into one hash map, counted
+/// once per post.
+fn aligned_pair_counts_by_map(
+    rows: &[(i64, u32, u8, u32)],
+    min_posts: u32,
+) -> Vec<(u32, u32, u32)> {
+    let mut per_post: FxHashSet<(i64, u32, u32)> = FxHashSet::default();
+    for group in rows.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+        for (i, a) in group.iter().enumerate() {
+            for b in &group[i + 1..] {
+                per_post.insert((a.0, a.3.min(b.3), a.3.max(b.3)));
+            }
+        }
+    }
+    let mut counts: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+    for (_, a, b) in per_post {
+        *counts.entry((a, b)).or_insert(0) += 1;
+    }
+    let mut out: Vec<(u32, u32, u32)> = counts
+        .into_iter()
+        .filter(|&(_, n)| n >= min_posts)
+        .map(|((a, b), n)| (a, b, n))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// `(post, note, rating, rater)` rows as quasi-clique detection builds them: sorted, one
+/// rating per rater and note.
+fn aligned_rows() -> impl proptest::strategy::Strategy<Value = Vec<(i64, u32, u8, u32)>> {
+    use proptest::prelude::*;
+    proptest::collection::vec((0i64..6, 0u32..4, 0u8..3, 0u32..12), 0..200).prop_map(|mut rows| {
+        rows.sort_unstable();
+        // One rating per (post, note, rater): keep the first rating value seen.
+        let mut seen = FxHashSet::default();
+        rows.retain(|r| seen.insert((r.0, r.1, r.3)));
+        rows
+    })
+}
+
+proptest::proptest! {
+    #[test]
+    fn aligned_pair_counts_match_a_plain_count_in_any_number_of_passes(
+        rows in aligned_rows(),
+        min_posts in 1u32..4,
+        pairs_per_pass in 1usize..60,
+    ) {
+        let expected = aligned_pair_counts_by_map(&rows, min_posts);
+        proptest::prop_assert_eq!(aligned_pair_counts(&rows, 12, min_posts, pairs_per_pass), expected.clone());
+        proptest::prop_assert_eq!(aligned_pair_counts(&rows, 12, min_posts, usize::MAX), expected);
+    }
+}
