@@ -226,37 +226,111 @@ pub struct RatingsBuilder {
     rater_index: RaterIndex,
 }
 
-/// A rater id prepared for lookups. Every public participant id is 64 hex digits: those are
-/// held inline ([`RaterKey::Wide`]), hash by their first 16 bytes (the ids are uniformly
-/// random; equality still compares all 64) and need no pointer chase. Any other id is
-/// looked up by its text. An id's form depends only on its length, so two different ids
-/// never share a key.
+/// A rater id prepared for lookups. Every public participant id is 64 uppercase hex digits:
+/// those are packed into 32 bytes ([`RaterKey::Hex`]), which halves the tables, compares as
+/// four words and needs no pointer chase. Any other id (another length, lowercase, any other
+/// byte) is looked up by its text. An id takes the packed form exactly when it is 64
+/// uppercase hex digits, and packing is one to one, so two different ids never share a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RaterKey<'a> {
-    Wide(WideId),
+    Hex(HexId),
     Text(&'a str),
 }
 
-/// A 64-byte rater id, inline (see [`RaterKey`]).
+/// A rater id of exactly 64 uppercase hex digits, packed: digit `16 * i + j` is nibble `j`
+/// (bits `4 * j ..`) of word `i` (see [`RaterKey`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WideId([u8; 64]);
+pub struct HexId([u64; 4]);
 
-impl std::hash::Hash for WideId {
+impl std::hash::Hash for HexId {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let word = |at: usize| {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(&self.0[at..at + 8]);
-            u64::from_le_bytes(bytes)
-        };
-        state.write_u64(word(0) ^ word(8).rotate_left(29));
+        // Public ids are uniformly random: their first 32 digits are plenty.
+        state.write_u64(self.0[0] ^ self.0[1].rotate_left(29));
+    }
+}
+
+/// `b` in every byte of a word.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+/// Eight uppercase hex digits (`0-9`, `A-F`) as nibbles, the first digit in bits 0..4;
+/// `None` if any byte is something else. All eight bytes are checked at once: for a byte
+/// below 0x80, adding `0x80 - lo` sets its high bit exactly when it is at least `lo`, and
+/// adding `0x7F - hi` exactly when it is above `hi`, without a carry into the next byte.
+#[inline]
+fn hex8(bytes: [u8; 8]) -> Option<u32> {
+    const HIGH: u64 = splat(0x80);
+    let w = u64::from_le_bytes(bytes);
+    let at_least = |lo: u8| w.wrapping_add(splat(0x80 - lo));
+    let above = |hi: u8| w.wrapping_add(splat(0x7F - hi));
+    let digit = at_least(b'0') & !above(b'9');
+    let letter = at_least(b'A') & !above(b'F');
+    if w & HIGH != 0 || (digit | letter) & HIGH != HIGH {
+        return None;
+    }
+    // A digit's value is its low nibble; a letter's is its low nibble plus 9.
+    let mut x = (w & splat(0x0F)) + ((letter & HIGH) >> 7) * 9;
+    // Gather the eight nibbles (one per byte) into the low 32 bits.
+    x = (x | x >> 4) & 0x00FF_00FF_00FF_00FF;
+    x = (x | x >> 8) & 0x0000_FFFF_0000_FFFF;
+    x = (x | x >> 16) & 0xFFFF_FFFF;
+    Some(x as u32)
+}
+
+impl HexId {
+    /// The packed form of `text` if it is exactly 64 uppercase hex digits.
+    #[inline]
+    pub fn decode(text: &[u8]) -> Option<HexId> {
+        let text: &[u8; 64] = text.try_into().ok()?;
+        let mut words = [0u64; 4];
+        for (word, digits) in words.iter_mut().zip(text.chunks_exact(16)) {
+            let half = |at: usize| {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(&digits[at..at + 8]);
+                hex8(bytes)
+            };
+            *word = u64::from(half(0)?) | u64::from(half(8)?) << 32;
+        }
+        Some(HexId(words))
+    }
+
+    /// The 64 digits back (the text [`HexId::decode`] took).
+    pub fn encode(&self) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+        let mut text = String::with_capacity(64);
+        for word in self.0 {
+            for j in 0..16 {
+                text.push(char::from(DIGITS[(word >> (4 * j) & 0xF) as usize]));
+            }
+        }
+        text
     }
 }
 
 impl<'a> RaterKey<'a> {
     pub fn new(id: &'a str) -> RaterKey<'a> {
-        match <[u8; 64]>::try_from(id.as_bytes()) {
-            Ok(bytes) => RaterKey::Wide(WideId(bytes)),
-            Err(_) => RaterKey::Text(id),
+        match HexId::decode(id.as_bytes()) {
+            Some(hex) => RaterKey::Hex(hex),
+            None => RaterKey::Text(id),
+        }
+    }
+
+    /// The key of an id given as bytes; `None` if they are not UTF-8. A packed id is ASCII,
+    /// so packing it checks it: only other ids go through the UTF-8 check.
+    #[inline]
+    pub fn from_bytes(id: &'a [u8]) -> Option<RaterKey<'a>> {
+        match HexId::decode(id) {
+            Some(hex) => Some(RaterKey::Hex(hex)),
+            None => std::str::from_utf8(id).ok().map(RaterKey::Text),
+        }
+    }
+
+    /// The id's text.
+    pub fn to_text(&self) -> String {
+        match self {
+            RaterKey::Hex(hex) => hex.encode(),
+            RaterKey::Text(text) => text.to_string(),
         }
     }
 }
@@ -264,21 +338,22 @@ impl<'a> RaterKey<'a> {
 /// Rater id → index, by [`RaterKey`]: this lookup runs once per rating.
 #[derive(Debug, Default)]
 struct RaterIndex {
-    wide: rustc_hash::FxHashMap<WideId, u32>,
+    hex: rustc_hash::FxHashMap<HexId, u32>,
     text: rustc_hash::FxHashMap<String, u32>,
 }
 
 impl RaterIndex {
+    #[inline]
     fn get(&self, key: RaterKey<'_>) -> Option<u32> {
         match key {
-            RaterKey::Wide(id) => self.wide.get(&id).copied(),
+            RaterKey::Hex(id) => self.hex.get(&id).copied(),
             RaterKey::Text(text) => self.text.get(text).copied(),
         }
     }
 
     fn insert(&mut self, key: RaterKey<'_>, index: u32) {
         match key {
-            RaterKey::Wide(id) => self.wide.insert(id, index),
+            RaterKey::Hex(id) => self.hex.insert(id, index),
             RaterKey::Text(text) => self.text.insert(text.to_string(), index),
         };
     }
@@ -367,6 +442,12 @@ impl RatingsBuilder {
     /// Index of `rater` if already interned.
     pub fn find_rater(&self, rater: &str) -> Option<u32> {
         self.rater_index.get(RaterKey::new(rater))
+    }
+
+    /// Index of the rater id of `key` if already interned.
+    #[inline]
+    pub fn find_rater_key(&self, key: RaterKey<'_>) -> Option<u32> {
+        self.rater_index.get(key)
     }
 
     /// Appends a chunk whose note and rater indices are already this builder's, except those
@@ -499,13 +580,100 @@ mod tests {
     }
 
     #[test]
-    fn public_ids_are_wide_keys_and_other_ids_stay_text() {
+    fn public_ids_are_hex_keys_and_other_ids_stay_text() {
         let public = "B8A2325F24558D5F3CB877B57B21CFA15839F980169AE684692E4ED12FE2A86E";
-        assert!(matches!(RaterKey::new(public), RaterKey::Wide(_)));
+        let RaterKey::Hex(hex) = RaterKey::new(public) else {
+            panic!("a public id is packed");
+        };
+        assert_eq!(hex.encode(), public);
+        assert_eq!(
+            RaterKey::from_bytes(public.as_bytes()),
+            Some(RaterKey::Hex(hex))
+        );
         let lower = public.to_lowercase();
-        assert_ne!(RaterKey::new(public), RaterKey::new(&lower));
-        for other in ["", "rater-1", &public[..63], &format!("{public}0")] {
+        let not_hex = public.replace('B', "G");
+        let with_e_acute = format!("{}\u{e9}", &public[..62]);
+        for other in [
+            "",
+            "rater-1",
+            &public[..63],
+            &format!("{public}0"),
+            &lower,
+            &not_hex,
+            &public.replace('8', ":"),
+            &public.replace('A', "@"),
+            &with_e_acute,
+        ] {
             assert_eq!(RaterKey::new(other), RaterKey::Text(other), "{other:?}");
+            assert_eq!(
+                RaterKey::from_bytes(other.as_bytes()),
+                Some(RaterKey::Text(other))
+            );
+            assert_eq!(RaterKey::new(other).to_text(), other);
+        }
+        let mut bytes = public.as_bytes().to_vec();
+        bytes[10] = 0xC0;
+        assert_eq!(RaterKey::from_bytes(&bytes), None);
+        bytes[10] = b'A' | 0x80;
+        assert_eq!(RaterKey::from_bytes(&bytes), None);
+    }
+
+    /// Byte by byte: the value of one uppercase hex digit.
+    fn digit_value(b: u8) -> Option<u64> {
+        match b {
+            b'0'..=b'9' => Some(u64::from(b - b'0')),
+            b'A'..=b'F' => Some(u64::from(b - b'A' + 10)),
+            _ => None,
+        }
+    }
+
+    /// Bytes near the edges of the hex ranges, and any byte.
+    fn near_hex_byte() -> impl proptest::strategy::Strategy<Value = u8> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => proptest::sample::select(b"0123456789ABCDEF".to_vec()),
+            2 => proptest::sample::select(b"/:@Gaf`g \x00\x7F\x80\xB0\xC1\xFF".to_vec()),
+            1 => any::<u8>(),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The word-at-a-time check and packing of eight digits agree with a byte-by-byte
+        /// reading of them, for any bytes.
+        #[test]
+        fn hex8_agrees_with_byte_by_byte(bytes in proptest::array::uniform8(near_hex_byte())) {
+            let expected = bytes.iter().enumerate().try_fold(0u64, |acc, (j, &b)| {
+                Some(acc | digit_value(b)? << (4 * j))
+            });
+            proptest::prop_assert_eq!(hex8(bytes).map(u64::from), expected);
+        }
+
+        /// Exactly the ids of 64 uppercase hex digits pack, and they encode back to the same
+        /// text; two ids share a packed key only when they are equal.
+        #[test]
+        fn hex_ids_round_trip_and_only_they_pack(
+            a in proptest::collection::vec(near_hex_byte(), 62..=66),
+            b in proptest::collection::vec(near_hex_byte(), 64..=64),
+        ) {
+            for id in [&a, &b] {
+                let hex = id.len() == 64 && id.iter().all(|&c| digit_value(c).is_some());
+                let decoded = HexId::decode(id);
+                proptest::prop_assert_eq!(decoded.is_some(), hex);
+                if let Some(decoded) = decoded {
+                    proptest::prop_assert_eq!(decoded.encode().into_bytes(), id.clone());
+                }
+            }
+            if let (Some(x), Some(y)) = (HexId::decode(&a), HexId::decode(&b)) {
+                proptest::prop_assert_eq!(x == y, a == b);
+            }
+        }
+
+        #[test]
+        fn hex_ids_decode_and_encode_back(id in "[0-9A-F]{64}") {
+            let decoded = HexId::decode(id.as_bytes());
+            proptest::prop_assert_eq!(decoded.map(|d| d.encode()), Some(id));
         }
     }
 

@@ -12,8 +12,8 @@ use std::io::Read;
 use std::path::Path;
 
 use bridgenotes_engine::rating::{
-    HELPFUL_TAGS, LOCAL, NOT_HELPFUL_TAGS, RaterKey, RatingRow, RatingsBuilder, Suggestion,
-    UnusedRatingColumns, WideId, flag,
+    HELPFUL_TAGS, HexId, LOCAL, NOT_HELPFUL_TAGS, RaterKey, RatingRow, RatingsBuilder, Suggestion,
+    UnusedRatingColumns, flag,
 };
 use bridgenotes_engine::{HelpfulnessLevel, RatingSource, Ratings};
 use rayon::prelude::*;
@@ -101,7 +101,7 @@ const CHUNK: usize = 8 << 20;
 #[derive(Debug, PartialEq)]
 struct Parsed<'a> {
     note_id: i64,
-    rater: &'a str,
+    rater: RaterKey<'a>,
     created_at_millis: i64,
     version: Option<i8>,
     flags: u8,
@@ -141,7 +141,7 @@ fn parse<'a>(row: &Row<'_, 'a>) -> Result<Parsed<'a>> {
     }
     Ok(Parsed {
         note_id: row.int(NOTE_ID)?,
-        rater,
+        rater: RaterKey::new(rater),
         created_at_millis: row.int(CREATED_AT)?,
         version,
         flags,
@@ -163,13 +163,13 @@ struct Chunk<'a, 'b> {
     known: &'b RatingsBuilder,
     ratings: Ratings,
     /// Every rater id seen in this chunk, as a slot of `pending`: small tables that stay in
-    /// cache. Public ids (64 hex digits) are inline keys; any other id is keyed by its text.
-    seen_wide: FxHashMap<WideId, u32>,
+    /// cache. Public ids (64 hex digits) are packed keys; any other id is keyed by its text.
+    seen_hex: FxHashMap<HexId, u32>,
     seen_text: FxHashMap<&'a str, u32>,
     /// The chunk's distinct rater ids in order of first sight. They are looked up in the
     /// builder's large table together at the end of the chunk, in one tight loop whose
     /// cache misses overlap, instead of one miss at a time between rows.
-    pending: Vec<&'a str>,
+    pending: Vec<RaterKey<'a>>,
     new_notes: FxHashMap<i64, u32>,
     last_note: Option<(i64, u32)>,
 }
@@ -192,7 +192,7 @@ impl<'a, 'b> Chunk<'a, 'b> {
         Chunk {
             known,
             ratings,
-            seen_wide: FxHashMap::with_capacity_and_hasher(rows, Default::default()),
+            seen_hex: FxHashMap::with_capacity_and_hasher(rows, Default::default()),
             seen_text: FxHashMap::default(),
             pending: Vec::new(),
             new_notes: FxHashMap::default(),
@@ -221,14 +221,14 @@ impl<'a, 'b> Chunk<'a, 'b> {
     }
 
     /// The rater's slot in `pending`, marked [`PENDING`].
-    fn rater_index(&mut self, rater: &'a str) -> u32 {
+    fn rater_index(&mut self, rater: RaterKey<'a>) -> u32 {
         let pending = &mut self.pending;
         let slot = || {
             pending.push(rater);
             (pending.len() - 1) as u32 | PENDING
         };
-        match RaterKey::new(rater) {
-            RaterKey::Wide(id) => *self.seen_wide.entry(id).or_insert_with(slot),
+        match rater {
+            RaterKey::Hex(id) => *self.seen_hex.entry(id).or_insert_with(slot),
             RaterKey::Text(text) => *self.seen_text.entry(text).or_insert_with(slot),
         }
     }
@@ -241,9 +241,9 @@ impl<'a, 'b> Chunk<'a, 'b> {
         let resolved: Vec<u32> = self
             .pending
             .iter()
-            .map(|rater| {
-                known.find_rater(rater).unwrap_or_else(|| {
-                    ids.push(rater.to_string());
+            .map(|&rater| {
+                known.find_rater_key(rater).unwrap_or_else(|| {
+                    ids.push(rater.to_text());
                     (ids.len() - 1) as u32 | LOCAL
                 })
             })
@@ -415,9 +415,7 @@ fn flag_pairs(pairs: &[u8]) -> Option<u32> {
 fn parse_standard(line: &[u8]) -> Option<Parsed<'_>> {
     let mut c = Cursor { line, at: 0 };
     let note_id = c.int()?;
-    let rater = std::str::from_utf8(c.field()?)
-        .ok()
-        .filter(|r| !r.is_empty())?;
+    let rater = RaterKey::from_bytes(c.field()?).filter(|r| *r != RaterKey::Text(""))?;
     let created_at_millis = c.int()?;
     let version = match c.opt_int()? {
         None => None,
@@ -809,7 +807,7 @@ fn read_quoted(
         })?;
         builder.push(&RatingRow {
             note_id: p.note_id,
-            rater: p.rater.to_string(),
+            rater: p.rater.to_text(),
             created_at_millis: p.created_at_millis,
             version: p.version,
             flags: p.flags,
