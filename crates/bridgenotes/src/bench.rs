@@ -34,8 +34,12 @@ pub fn parse(args: &BenchParseArgs) -> anyhow::Result<()> {
     let lines = streaming_pass(&args.ratings)?;
     let baseline = started.elapsed().as_secs_f64();
     let started = Instant::now();
+    let cpu_before = crate::progress::cpu_seconds();
     let table = ratings::read_ratings(&args.ratings, &ReadOptions::default())?;
     let parse = started.elapsed().as_secs_f64();
+    let cpu = cpu_before
+        .zip(crate::progress::cpu_seconds())
+        .map(|((u0, s0), (u1, s1))| (u1 - u0, s1 - s0));
     let rows = table.len() as f64;
     println!(
         "ratings:          {} rows ({} lines), {} raters, {} notes",
@@ -53,6 +57,15 @@ pub fn parse(args: &BenchParseArgs) -> anyhow::Result<()> {
         rows / parse / 1e6,
         rows / parse / 1e6 / threads as f64
     );
+    if let Some((user, system)) = cpu {
+        // Per core: rows per CPU-second the parse took on all its threads (the reader
+        // thread's copies out of the page cache are the system part).
+        println!(
+            "parse CPU:        user {user:.2} s, system {system:.2} s ({:.2} M rows per CPU-second, {:.2} M per user-CPU-second)",
+            rows / (user + system) / 1e6,
+            rows / user / 1e6
+        );
+    }
     println!("ratio parse / streaming pass: {:.2}", parse / baseline);
     Ok(())
 }

@@ -231,7 +231,7 @@ pub struct RatingsBuilder {
 /// four words and needs no pointer chase. Any other id (another length, lowercase, any other
 /// byte) is looked up by its text. An id takes the packed form exactly when it is 64
 /// uppercase hex digits, and packing is one to one, so two different ids never share a key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RaterKey<'a> {
     Hex(HexId),
     Text(&'a str),

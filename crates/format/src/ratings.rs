@@ -1,8 +1,9 @@
 //! The ratings file (`ratings-00000.tsv`, or a directory of part files).
 //!
 //! Ratings are most of the download (206 M rows), so this reader is built for speed: it
-//! reads blocks of whole lines, splits each block into chunks at line ends, parses the
-//! chunks in parallel (each interning its note and rater ids locally) and merges them in
+//! reads blocks of whole lines (a reader thread fills the next block, straight from the
+//! file or the decompressor, while the current one is parsed), splits each block into
+//! chunks at line ends, parses the chunks in parallel (each interning its note and rater ids locally) and merges them in
 //! chunk order, so the result does not depend on the thread count. Ratings carry no free
 //! text except the rare `suggestion`; a block holding a quote character falls back to the
 //! quoting-aware `csv` reader for the rest of the file. Both read a carriage return before a
@@ -154,33 +155,26 @@ fn parse<'a>(row: &Row<'_, 'a>) -> Result<Parsed<'a>> {
     })
 }
 
-/// Marks a rater index of a chunk's row that is still a slot of [`Chunk::pending`].
-const PENDING: u32 = 1 << 30;
-
 /// Ratings of one chunk. Ids the builder already knows get their global index; new ones a
 /// chunk-local index marked with [`LOCAL`] (see `RatingsBuilder::append_partially_interned`).
 struct Chunk<'a, 'b> {
     known: &'b RatingsBuilder,
     ratings: Ratings,
-    /// Every rater id seen in this chunk, as a slot of `pending`: small tables that stay in
-    /// cache. Public ids (64 hex digits) are packed keys; any other id is keyed by its text.
-    seen_hex: FxHashMap<HexId, u32>,
-    seen_text: FxHashMap<&'a str, u32>,
-    /// The chunk's distinct rater ids in order of first sight. They are looked up in the
-    /// builder's large table together at the end of the chunk, in one tight loop whose
-    /// cache misses overlap, instead of one miss at a time between rows.
-    pending: Vec<RaterKey<'a>>,
+    /// Each row's rater id, in row order. They are looked up in the builder's large table
+    /// together at the end of the chunk, in one tight loop whose cache misses overlap. (A
+    /// chunk sees most of its raters once, so a per-chunk table to share lookups among rows
+    /// of one rater cost more, one cache miss per row, than the lookups it saved.)
+    raters: Vec<RaterKey<'a>>,
     new_notes: FxHashMap<i64, u32>,
     last_note: Option<(i64, u32)>,
 }
 
 impl<'a, 'b> Chunk<'a, 'b> {
-    /// A chunk expecting about `rows` ratings (a hint: its columns and its table of rater
-    /// ids are sized for them up front instead of growing by doubling).
+    /// A chunk expecting about `rows` ratings (a hint: its columns are sized for them up
+    /// front instead of growing by doubling).
     fn new(known: &'b RatingsBuilder, keep_unused: bool, rows: usize) -> Self {
         let ratings = Ratings {
             note: Vec::with_capacity(rows),
-            rater: Vec::with_capacity(rows),
             created_at_millis: Vec::with_capacity(rows),
             level: Vec::with_capacity(rows),
             flags: Vec::with_capacity(rows),
@@ -192,9 +186,7 @@ impl<'a, 'b> Chunk<'a, 'b> {
         Chunk {
             known,
             ratings,
-            seen_hex: FxHashMap::with_capacity_and_hasher(rows, Default::default()),
-            seen_text: FxHashMap::default(),
-            pending: Vec::new(),
+            raters: Vec::with_capacity(rows),
             new_notes: FxHashMap::default(),
             last_note: None,
         }
@@ -220,47 +212,33 @@ impl<'a, 'b> Chunk<'a, 'b> {
         index
     }
 
-    /// The rater's slot in `pending`, marked [`PENDING`].
-    fn rater_index(&mut self, rater: RaterKey<'a>) -> u32 {
-        let pending = &mut self.pending;
-        let slot = || {
-            pending.push(rater);
-            (pending.len() - 1) as u32 | PENDING
-        };
-        match rater {
-            RaterKey::Hex(id) => *self.seen_hex.entry(id).or_insert_with(slot),
-            RaterKey::Text(text) => *self.seen_text.entry(text).or_insert_with(slot),
-        }
-    }
-
-    /// Resolves the pending rater ids (known: their global index; new: a local one) and
-    /// replaces the slots in the rows.
+    /// Resolves the rows' rater ids: known ones to their global index, new ones to a local
+    /// one (in order of first sight, so the result does not depend on the chunking).
     fn finish(mut self) -> Ratings {
         let known = self.known;
         let ids = &mut self.ratings.rater_ids;
-        let resolved: Vec<u32> = self
-            .pending
+        let mut new: FxHashMap<RaterKey<'a>, u32> = FxHashMap::default();
+        self.ratings.rater = self
+            .raters
             .iter()
             .map(|&rater| {
                 known.find_rater_key(rater).unwrap_or_else(|| {
-                    ids.push(rater.to_text());
-                    (ids.len() - 1) as u32 | LOCAL
+                    *new.entry(rater).or_insert_with(|| {
+                        ids.push(rater.to_text());
+                        (ids.len() - 1) as u32 | LOCAL
+                    })
                 })
             })
             .collect();
-        for rater in &mut self.ratings.rater {
-            *rater = resolved[(*rater & !PENDING) as usize];
-        }
         self.ratings
     }
 
     fn push(&mut self, p: Parsed<'a>) {
         let note = self.note_index(p.note_id);
-        let rater = self.rater_index(p.rater);
+        self.raters.push(p.rater);
         let r = &mut self.ratings;
         let row = r.note.len() as u32;
         r.note.push(note);
-        r.rater.push(rater);
         r.created_at_millis.push(p.created_at_millis);
         r.level.push(p.level);
         r.flags.push(p.flags);
@@ -289,13 +267,24 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     /// The next field (up to a tab or the end of the line).
     fn field(&mut self) -> Option<&'a [u8]> {
-        if self.at > self.line.len() {
-            return None;
-        }
-        let rest = &self.line[self.at..];
-        let end = memchr::memchr(b'\t', rest).unwrap_or(rest.len());
+        let rest = self.line.get(self.at..)?;
+        let end = find_tab(rest);
         self.at += end + 1;
         Some(&rest[..end])
+    }
+
+    /// The rater id field. An id of 64 uppercase hex digits followed by a tab (every public
+    /// id) is packed where it stands; anything else is read as a field and keyed by
+    /// [`RaterKey::from_bytes`].
+    fn rater(&mut self) -> Option<RaterKey<'a>> {
+        let rest = self.line.get(self.at..)?;
+        if rest.get(64) == Some(&b'\t')
+            && let Some(id) = HexId::decode(&rest[..64])
+        {
+            self.at += 65;
+            return Some(RaterKey::Hex(id));
+        }
+        RaterKey::from_bytes(self.field()?)
     }
 
     /// A 0/1 flag (empty reads as 0), as the fast path accepts it: one byte and a tab.
@@ -410,12 +399,52 @@ fn flag_pairs(pairs: &[u8]) -> Option<u32> {
     Some(bits)
 }
 
+/// `b` in every byte of a word.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+const HIGH_BITS: u64 = splat(0x80);
+
+/// Eight bytes of `bytes` from `at` as a little-endian word (the first byte lowest), if
+/// there are eight.
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let eight: &[u8; 8] = bytes.get(at..)?.first_chunk()?;
+    Some(u64::from_le_bytes(*eight))
+}
+
+/// Where the first tab of `rest` is (its length if it has none). Short fields, the usual
+/// case here, are searched a word at a time: a byte equal to a tab becomes zero after the
+/// xor, and the borrow trick marks the first zero byte exactly (a borrow only runs towards
+/// later bytes). Long ones go to `memchr`.
+#[inline]
+fn find_tab(rest: &[u8]) -> usize {
+    let mut at = 0;
+    while at < 32 {
+        let Some(w) = word_at(rest, at) else {
+            return at
+                + rest[at..]
+                    .iter()
+                    .position(|&b| b == b'\t')
+                    .unwrap_or(rest.len() - at);
+        };
+        let x = w ^ splat(b'\t');
+        let zero = x.wrapping_sub(splat(1)) & !x & HIGH_BITS;
+        if zero != 0 {
+            return at + (zero.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + memchr::memchr(b'\t', &rest[at..]).unwrap_or(rest.len() - at)
+}
+
 /// Parses a line of a file whose columns are exactly the public ones, in order. `None` for
 /// anything unusual; the caller then parses the line the careful way, which names the error.
 fn parse_standard(line: &[u8]) -> Option<Parsed<'_>> {
     let mut c = Cursor { line, at: 0 };
     let note_id = c.int()?;
-    let rater = RaterKey::from_bytes(c.field()?).filter(|r| *r != RaterKey::Text(""))?;
+    let rater = c.rater().filter(|r| *r != RaterKey::Text(""))?;
     let created_at_millis = c.int()?;
     let version = match c.opt_int()? {
         None => None,
@@ -600,6 +629,15 @@ impl Buffer {
         Ok(false)
     }
 
+    /// Holds a copy of `bytes` (and nothing else).
+    fn set_to(&mut self, bytes: &[u8]) {
+        if self.bytes.len() < bytes.len() {
+            self.bytes.resize(bytes.len(), 0);
+        }
+        self.bytes[..bytes.len()].copy_from_slice(bytes);
+        self.len = bytes.len();
+    }
+
     /// Drops the first `n` bytes.
     fn consume(&mut self, n: usize) {
         self.bytes.copy_within(n..self.len, 0);
@@ -620,7 +658,7 @@ pub fn read_ratings_with_progress(
         RatingsBuilder::default()
     };
     for file in crate::source::input_files(path)? {
-        let mut input = crate::source::Prefetch::new(crate::source::open(&file)?);
+        let mut input = crate::source::open(&file)?;
         read_file(
             &mut input,
             &file,
@@ -678,7 +716,7 @@ pub fn read_ratings_from_in_blocks(
 }
 
 fn read_file(
-    input: &mut dyn Read,
+    input: &mut (dyn Read + Send),
     path: &Path,
     options: &ReadOptions,
     progress: &(dyn Fn(u64) + Sync),
@@ -718,48 +756,86 @@ fn read_file(
     } else {
         (Layout::positional(path, &SPECS, header.len())?, 0, 1)
     };
-    loop {
-        if start == buf.len && eof {
-            return Ok(());
-        }
-        let end = match memchr::memrchr(b'\n', &buf.filled()[start..]) {
-            Some(at) => start + at + 1,
-            None if eof => buf.len,
-            None => {
-                // A line longer than the buffer: read more.
-                target = (buf.len * 2).max(block);
-                eof = buf.fill(input, target).map_err(io)?;
-                continue;
+    // Double buffering: while the blocks of `buf` are parsed, the reader thread fills the
+    // other buffer (the unfinished last line of `buf`, then up to a block more) straight from
+    // `input`. Only that last line is copied; the bytes are read once, into their place.
+    std::thread::scope(|scope| {
+        let (to_reader, jobs) = std::sync::mpsc::sync_channel::<(Buffer, usize)>(1);
+        let (filled_tx, filled) = std::sync::mpsc::sync_channel(1);
+        let reader = scope.spawn(move || {
+            for (mut next, target) in jobs {
+                let result = next.fill(input, target);
+                if filled_tx.send((next, result)).is_err() {
+                    break;
+                }
             }
+            // Handed back for the slow path, which reads the rest itself.
+            input
+        });
+        // The reader thread only stops early if this side has gone.
+        let lost = || FormatError::io(path, std::io::Error::other("the reader thread stopped"));
+        let fill = |buf: Buffer, target: usize| -> Result<(Buffer, bool)> {
+            to_reader.send((buf, target)).map_err(|_| lost())?;
+            let (buf, result) = filled.recv().map_err(|_| lost())?;
+            Ok((buf, result.map_err(io)?))
         };
-        let bytes = &buf.filled()[start..end];
-        if memchr::memchr(b'"', bytes).is_some() {
-            let rest = std::io::Cursor::new(buf.filled()[start..].to_vec()).chain(input);
-            return read_quoted(path, &layout, rest, line, options, progress, builder);
+        let mut spare = Buffer::new();
+        loop {
+            if start == buf.len && eof {
+                return Ok(());
+            }
+            let end = match memchr::memrchr(b'\n', &buf.filled()[start..]) {
+                Some(at) => start + at + 1,
+                None if eof => buf.len,
+                None => {
+                    // A line longer than the buffer: read more into it.
+                    let target = (buf.len * 2).max(block);
+                    (buf, eof) = fill(buf, target)?;
+                    continue;
+                }
+            };
+            let bytes = &buf.filled()[start..end];
+            if memchr::memchr(b'"', bytes).is_some() {
+                drop(to_reader);
+                let input = reader.join().expect("the reader thread does not panic");
+                let rest = std::io::Cursor::new(buf.filled()[start..].to_vec()).chain(input);
+                return read_quoted(path, &layout, rest, line, options, progress, builder);
+            }
+            // Start filling the next block before parsing this one.
+            if !eof {
+                spare.set_to(&buf.filled()[end..]);
+                let target = block.max(spare.len + chunk);
+                to_reader
+                    .send((std::mem::replace(&mut spare, Buffer::new()), target))
+                    .map_err(|_| lost())?;
+            }
+            let bytes = &buf.filled()[start..end];
+            let chunks = split_chunks(bytes, chunk);
+            let parse_one =
+                |chunk: &&[u8]| parse_chunk(&layout, chunk, builder, options.keep_unused_columns);
+            // One chunk (a small file, or its end) needs no trip through the thread pool.
+            let parsed: Vec<Result<(Ratings, u64)>> = if chunks.len() == 1 {
+                chunks.iter().map(parse_one).collect()
+            } else {
+                chunks.par_iter().map(parse_one).collect()
+            };
+            for result in parsed {
+                // A chunk's line 1 is line `line` of the file.
+                let (ratings, line_ends) = result.map_err(|e| e.shifted(line - 1))?;
+                builder.append_partially_interned(ratings);
+                line += line_ends;
+            }
+            progress(builder.len() as u64);
+            start = 0;
+            if eof {
+                buf.consume(end);
+            } else {
+                let (next, result) = filled.recv().map_err(|_| lost())?;
+                eof = result.map_err(io)?;
+                spare = std::mem::replace(&mut buf, next);
+            }
         }
-        let chunks = split_chunks(bytes, chunk);
-        let parse_one =
-            |chunk: &&[u8]| parse_chunk(&layout, chunk, builder, options.keep_unused_columns);
-        // One chunk (a small file, or its end) needs no trip through the thread pool.
-        let parsed: Vec<Result<(Ratings, u64)>> = if chunks.len() == 1 {
-            chunks.iter().map(parse_one).collect()
-        } else {
-            chunks.par_iter().map(parse_one).collect()
-        };
-        for result in parsed {
-            // A chunk's line 1 is line `line` of the file.
-            let (ratings, line_ends) = result.map_err(|e| e.shifted(line - 1))?;
-            builder.append_partially_interned(ratings);
-            line += line_ends;
-        }
-        progress(builder.len() as u64);
-        buf.consume(end);
-        start = 0;
-        if !eof {
-            let target = block.max(buf.len + chunk);
-            eof = buf.fill(input, target).map_err(io)?;
-        }
-    }
+    })
 }
 
 /// The slow path for files with quoted fields: the `csv` reader, one row at a time.
@@ -1054,7 +1130,7 @@ mod tests {
         let text = |re: &'static str| re.prop_map(String::into_bytes).boxed();
         match column {
             NOTE_ID | CREATED_AT => text("[0-9]{1,18}"),
-            RATER => text("[0-9A-F]{64}|[a-z0-9-]{1,10}"),
+            RATER => text("[0-9A-F]{63,65}|[0-9A-Fa-f]{64}|[a-z0-9-]{1,10}"),
             VERSION => text("|[0-9]{1,2}"),
             AGREE..=NOT_HELPFUL => text("[01]"),
             LEVEL => text("|HELPFUL|SOMEWHAT_HELPFUL|NOT_HELPFUL"),
@@ -1179,6 +1255,25 @@ mod tests {
                 _ => None,
             });
             proptest::prop_assert_eq!(flag_pairs(&bytes), expected);
+        }
+
+        /// The word-at-a-time tab search finds the first tab, at any length and alignment,
+        /// bytes from 0x80 up included.
+        #[test]
+        fn find_tab_finds_the_first_tab(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    1 => proptest::strategy::Just(b'\t'),
+                    1 => proptest::strategy::Just(0x89u8),
+                    1 => proptest::strategy::Just(0x08u8),
+                    1 => proptest::strategy::Just(0x0Au8),
+                    20 => proptest::prelude::any::<u8>(),
+                ],
+                0..80,
+            )
+        ) {
+            let expected = bytes.iter().position(|&b| b == b'\t').unwrap_or(bytes.len());
+            proptest::prop_assert_eq!(find_tab(&bytes), expected);
         }
     }
 }
