@@ -756,28 +756,16 @@ fn read_file(
     } else {
         (Layout::positional(path, &SPECS, header.len())?, 0, 1)
     };
-    // Double buffering: while the blocks of `buf` are parsed, the reader thread fills the
-    // other buffer (the unfinished last line of `buf`, then up to a block more) straight from
-    // `input`. Only that last line is copied; the bytes are read once, into their place.
+    // Double buffering (for inputs of more than one block read in large blocks): while the
+    // blocks of `buf` are parsed, a reader thread fills the other buffer (the unfinished last
+    // line of `buf`, then up to a block more) straight from `input`. Only that last line is
+    // copied; the bytes are read once, into their place.
+    let read_ahead = !eof && block >= READ_AHEAD_MIN_BLOCK;
     std::thread::scope(|scope| {
-        let (to_reader, jobs) = std::sync::mpsc::sync_channel::<(Buffer, usize)>(1);
-        let (filled_tx, filled) = std::sync::mpsc::sync_channel(1);
-        let reader = scope.spawn(move || {
-            for (mut next, target) in jobs {
-                let result = next.fill(input, target);
-                if filled_tx.send((next, result)).is_err() {
-                    break;
-                }
-            }
-            // Handed back for the slow path, which reads the rest itself.
-            input
-        });
-        // The reader thread only stops early if this side has gone.
-        let lost = || FormatError::io(path, std::io::Error::other("the reader thread stopped"));
-        let fill = |buf: Buffer, target: usize| -> Result<(Buffer, bool)> {
-            to_reader.send((buf, target)).map_err(|_| lost())?;
-            let (buf, result) = filled.recv().map_err(|_| lost())?;
-            Ok((buf, result.map_err(io)?))
+        let mut refill = if read_ahead {
+            Refill::thread(scope, input)
+        } else {
+            Refill::Here { input, next: None }
         };
         let mut spare = Buffer::new();
         loop {
@@ -790,24 +778,22 @@ fn read_file(
                 None => {
                     // A line longer than the buffer: read more into it.
                     let target = (buf.len * 2).max(block);
-                    (buf, eof) = fill(buf, target)?;
+                    refill.start(buf, target, path)?;
+                    (buf, eof) = refill.finish(path)?;
                     continue;
                 }
             };
             let bytes = &buf.filled()[start..end];
             if memchr::memchr(b'"', bytes).is_some() {
-                drop(to_reader);
-                let input = reader.join().expect("the reader thread does not panic");
-                let rest = std::io::Cursor::new(buf.filled()[start..].to_vec()).chain(input);
+                let rest =
+                    std::io::Cursor::new(buf.filled()[start..].to_vec()).chain(refill.into_input());
                 return read_quoted(path, &layout, rest, line, options, progress, builder);
             }
             // Start filling the next block before parsing this one.
             if !eof {
                 spare.set_to(&buf.filled()[end..]);
                 let target = block.max(spare.len + chunk);
-                to_reader
-                    .send((std::mem::replace(&mut spare, Buffer::new()), target))
-                    .map_err(|_| lost())?;
+                refill.start(std::mem::replace(&mut spare, Buffer::new()), target, path)?;
             }
             let bytes = &buf.filled()[start..end];
             let chunks = split_chunks(bytes, chunk);
@@ -830,12 +816,103 @@ fn read_file(
             if eof {
                 buf.consume(end);
             } else {
-                let (next, result) = filled.recv().map_err(|_| lost())?;
-                eof = result.map_err(io)?;
+                let next;
+                (next, eof) = refill.finish(path)?;
                 spare = std::mem::replace(&mut buf, next);
             }
         }
     })
+}
+
+/// The smallest block size read ahead on a thread: smaller ones (tests and fuzzing cross
+/// block boundaries with blocks of a few bytes) are read on the calling thread, where a
+/// round trip per block costs nothing.
+const READ_AHEAD_MIN_BLOCK: usize = 1 << 20;
+
+/// Where the ratings reader's next buffer is filled from `input`: on the calling thread
+/// when it is needed, or on a reader thread while the current buffer is parsed. Either
+/// way a buffer is handed over with [`Refill::start`] and comes back filled from
+/// [`Refill::finish`].
+enum Refill<'scope, 'input> {
+    Here {
+        input: &'input mut (dyn Read + Send),
+        next: Option<(Buffer, usize)>,
+    },
+    Thread {
+        to_reader: std::sync::mpsc::SyncSender<(Buffer, usize)>,
+        filled: std::sync::mpsc::Receiver<(Buffer, std::io::Result<bool>)>,
+        reader: std::thread::ScopedJoinHandle<'scope, &'input mut (dyn Read + Send)>,
+    },
+}
+
+impl<'scope, 'input: 'scope> Refill<'scope, 'input> {
+    fn thread<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        input: &'input mut (dyn Read + Send),
+    ) -> Self
+    where
+        'input: 'env,
+    {
+        let (to_reader, jobs) = std::sync::mpsc::sync_channel::<(Buffer, usize)>(1);
+        let (filled_tx, filled) = std::sync::mpsc::sync_channel(1);
+        let reader = scope.spawn(move || {
+            for (mut next, target) in jobs {
+                let result = next.fill(input, target);
+                if filled_tx.send((next, result)).is_err() {
+                    break;
+                }
+            }
+            // Handed back for the slow path, which reads the rest itself.
+            input
+        });
+        Refill::Thread {
+            to_reader,
+            filled,
+            reader,
+        }
+    }
+
+    /// Hands over `buf` to be filled up to `target` bytes (see [`Buffer::fill`]).
+    fn start(&mut self, buf: Buffer, target: usize, path: &Path) -> Result<()> {
+        match self {
+            Refill::Here { next, .. } => *next = Some((buf, target)),
+            Refill::Thread { to_reader, .. } => to_reader
+                .send((buf, target))
+                .map_err(|_| reader_stopped(path))?,
+        }
+        Ok(())
+    }
+
+    /// The buffer handed over last, filled, and whether the input has ended.
+    fn finish(&mut self, path: &Path) -> Result<(Buffer, bool)> {
+        let (buf, result) = match self {
+            Refill::Here { input, next } => {
+                let (mut buf, target) = next.take().expect("a buffer was handed over");
+                let result = buf.fill(*input, target);
+                (buf, result)
+            }
+            Refill::Thread { filled, .. } => filled.recv().map_err(|_| reader_stopped(path))?,
+        };
+        Ok((buf, result.map_err(|e| FormatError::io(path, e))?))
+    }
+
+    /// The input, for the slow path. Nothing may be handed over and not finished.
+    fn into_input(self) -> &'input mut (dyn Read + Send) {
+        match self {
+            Refill::Here { input, .. } => input,
+            Refill::Thread {
+                to_reader, reader, ..
+            } => {
+                drop(to_reader);
+                reader.join().expect("the reader thread does not panic")
+            }
+        }
+    }
+}
+
+/// The reader thread only stops early if the parsing side has gone: an I/O error.
+fn reader_stopped(path: &Path) -> FormatError {
+    FormatError::io(path, std::io::Error::other("the reader thread stopped"))
 }
 
 /// The slow path for files with quoted fields: the `csv` reader, one row at a time.
@@ -1000,6 +1077,39 @@ mod tests {
                 read_in_blocks(text.as_bytes(), block, chunk).unwrap(),
                 whole
             );
+        }
+    }
+
+    /// Inputs of several blocks read ahead on the reader thread (blocks of at least
+    /// [`READ_AHEAD_MIN_BLOCK`]) read as they do on the calling thread, including the switch
+    /// to the quoting-aware path in a later block and the line of an error there.
+    #[test]
+    fn reading_ahead_on_a_thread_reads_as_reading_here() {
+        let rater = "B8A2325F24558D5F3CB877B57B21CFA15839F980169AE684692E4ED12FE2A86E";
+        let mut text = header();
+        let mut i = 0;
+        while text.len() < 3 * READ_AHEAD_MIN_BLOCK + 12_345 {
+            text += &line(&(i / 3).to_string(), &format!("{:064X}", i % 5003));
+            text += &line(&(i / 3).to_string(), &format!("r{}", i % 997));
+            i += 1;
+        }
+        let plain = text.clone();
+        text += &line("5", "quote\"d");
+        text += &line("6", rater);
+        for text in [&plain, &text] {
+            let here = read_in_blocks(text.as_bytes(), READ_AHEAD_MIN_BLOCK - 1, 65_536).unwrap();
+            let ahead = read_in_blocks(text.as_bytes(), READ_AHEAD_MIN_BLOCK, 65_536).unwrap();
+            assert_eq!(ahead, here);
+            assert_eq!(
+                ahead,
+                read_in_blocks(text.as_bytes(), BLOCK, CHUNK).unwrap()
+            );
+        }
+        let rows = text.lines().count() as u64;
+        let bad = text.clone() + "7\tr1\tlater\n";
+        for block in [READ_AHEAD_MIN_BLOCK - 1, READ_AHEAD_MIN_BLOCK] {
+            let err = read_in_blocks(bad.as_bytes(), block, 65_536).unwrap_err();
+            assert_eq!(err.line(), Some(rows + 1), "{err}");
         }
     }
 
