@@ -3,7 +3,8 @@
 //! Ratings are most of the download (206 M rows), so this reader is built for speed: it
 //! reads blocks of whole lines (a reader thread fills the next block, straight from the
 //! file or the decompressor, while the current one is parsed), splits each block into
-//! chunks at line ends, parses the chunks in parallel (each interning its note and rater ids locally) and merges them in
+//! chunks at line ends, parses the chunks in parallel (each resolving its note and rater
+//! ids against those already read, and numbering new ones locally) and merges them in
 //! chunk order, so the result does not depend on the thread count. Ratings carry no free
 //! text except the rare `suggestion`; a block holding a quote character falls back to the
 //! quoting-aware `csv` reader for the rest of the file. Both read a carriage return before a
