@@ -796,7 +796,6 @@ fn read_file(
                 let target = block.max(spare.len + chunk);
                 refill.start(std::mem::replace(&mut spare, Buffer::new()), target, path)?;
             }
-            let bytes = &buf.filled()[start..end];
             let chunks = split_chunks(bytes, chunk);
             let parse_one =
                 |chunk: &&[u8]| parse_chunk(&layout, chunk, builder, options.keep_unused_columns);
