@@ -94,19 +94,21 @@ pub(crate) fn single(x: f64) -> f64 {
 }
 
 /// Runs the loop on the flat parameter vector `x` (rounded to single precision first):
-/// `loss` gives the objective at a point, `gradient` its gradient (one entry per parameter).
+/// `evaluate` gives the objective at a point and its gradient there (one entry per
+/// parameter), together because every point the loop visits needs both but the last (whose
+/// gradient goes unused), and one pass over the data can often give both.
 pub fn replay_adam(
     x: &mut [f64],
     settings: &AdamSettings,
-    loss: impl Fn(&[f64]) -> f64,
-    gradient: impl Fn(&[f64]) -> Vec<f64>,
+    evaluate: impl Fn(&[f64]) -> (f64, Vec<f64>),
 ) -> AdamReport {
     x.iter_mut().for_each(|v| *v = single(*v));
     let mut m = vec![0.0; x.len()];
     let mut v = vec![0.0; x.len()];
     // The loss at the last check; none before the first.
     let mut prior: Option<f64> = None;
-    let mut current = single(loss(x));
+    let (loss, mut g) = evaluate(x);
+    let mut current = single(loss);
     let mut epoch = 0usize;
     let mut hit_epoch_limit = false;
     let every = settings.check_every.max(1);
@@ -125,7 +127,6 @@ pub fn replay_adam(
             hit_epoch_limit = true;
             break;
         }
-        let mut g = gradient(x);
         assert_eq!(g.len(), x.len(), "one gradient entry per parameter");
         g.iter_mut().for_each(|v| *v = single(*v));
         let coef = if settings.max_norm.is_finite() {
@@ -151,7 +152,9 @@ pub fn replay_adam(
                 let denom = single(single(v.sqrt() / bias2_sqrt) + s.eps);
                 *p = single(*p - step_size * (*m / denom));
             });
-        current = single(loss(x));
+        let (loss, next) = evaluate(x);
+        current = single(loss);
+        g = next;
         epoch += 1;
     }
     AdamReport {
@@ -196,16 +199,12 @@ mod tests {
         let seen = RefCell::new(Vec::new());
         let mut x = vec![0.0; 3];
         let settings = AdamSettings::reputation();
-        let report = replay_adam(
-            &mut x,
-            &settings,
-            |x| {
-                let l: f64 = x.iter().zip(&target).map(|(a, b)| (a - b) * (a - b)).sum();
-                seen.borrow_mut().push(single(l));
-                l
-            },
-            |x| x.iter().zip(&target).map(|(a, b)| 2.0 * (a - b)).collect(),
-        );
+        let report = replay_adam(&mut x, &settings, |x| {
+            let l: f64 = x.iter().zip(&target).map(|(a, b)| (a - b) * (a - b)).sum();
+            seen.borrow_mut().push(single(l));
+            let g = x.iter().zip(&target).map(|(a, b)| 2.0 * (a - b)).collect();
+            (l, g)
+        });
         let seen = seen.into_inner();
         let e = report.epochs;
         assert!(!report.hit_epoch_limit);
@@ -224,7 +223,7 @@ mod tests {
             max_epochs: 1,
             ..settings
         };
-        let report = replay_adam(&mut y, &one, |_| 1.0, |_| vec![-50.0, 40.0, -1.0]);
+        let report = replay_adam(&mut y, &one, |_| (1.0, vec![-50.0, 40.0, -1.0]));
         assert!(report.hit_epoch_limit);
         assert!(
             (y[0] - 0.2).abs() < 1e-6 && (y[1] + 0.2).abs() < 1e-6,
@@ -238,15 +237,10 @@ mod tests {
         let mut x = vec![0.0];
         // A loss that keeps moving: never settles.
         let steps = RefCell::new(0.0);
-        let report = replay_adam(
-            &mut x,
-            &AdamSettings::reputation(),
-            |_| {
-                *steps.borrow_mut() += 1.0;
-                *steps.borrow()
-            },
-            |_| vec![1.0],
-        );
+        let report = replay_adam(&mut x, &AdamSettings::reputation(), |_| {
+            *steps.borrow_mut() += 1.0;
+            (*steps.borrow(), vec![1.0])
+        });
         assert_eq!(report.epochs, 301);
         assert!(report.hit_epoch_limit);
     }

@@ -4,7 +4,7 @@ pub use crate::adam::{AdamReport, AdamSettings};
 use crate::adam::{replay_adam, single};
 
 use super::accel::{pack, unpack};
-use super::fit::{LogitFactors, logit_gradient_of, logit_loss};
+use super::fit::{LogitFactors, logit_loss_and_gradient_of};
 use super::{LogitData, Trainable, ValidLogitParams};
 
 /// Fits `data` from `init` with the replayed Adam loop, training every block but ρ_u (which
@@ -51,17 +51,10 @@ pub fn fit_logit_adam_blocks(
         unpack(x, &mut g, &trainable);
         g
     };
-    let report = replay_adam(
-        &mut x,
-        settings,
-        |x| logit_loss(data, params, &at(x)).total,
-        |x| {
-            pack(
-                &logit_gradient_of(data, params, &at(x), &trainable),
-                &trainable,
-            )
-        },
-    );
+    let report = replay_adam(&mut x, settings, |x| {
+        let (loss, g) = logit_loss_and_gradient_of(data, params, &at(x), &trainable);
+        (loss, pack(&g, &trainable))
+    });
     unpack(&x, &mut f, &trainable);
     (f, report)
 }

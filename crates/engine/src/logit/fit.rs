@@ -268,42 +268,12 @@ pub(crate) fn logit_gradient_of(
             .enumerate()
             .with_min_len(MIN_LEN)
             .for_each(|(note, (gi, gf))| {
-                let run = data.note_run(note);
-                let (mut si, mut sf) = (0.0, 0.0);
-                for k in 0..run.other.len() {
-                    let u = run.other[k] as usize;
-                    let s = f.logit(note, u);
-                    let r = run.weight[k] * cross_entropy(s, run.label[k] as f64).1;
-                    si += r * f.rater_reputation[u];
-                    sf += r * f.rater_factor[u];
-                }
+                let (_, [_, si, sf]) = note_sums::<false>(data, f, note);
                 *gi = (si + 2.0 * pen.note_intercept * f.note_intercept[note]) / n;
                 *gf = (sf + 2.0 * pen.note_factor * f.note_factor[note]) / n;
             });
     }
-    if wanted.rater_intercept || wanted.rater_factor || wanted.rater_reputation {
-        g.rater_intercept
-            .par_iter_mut()
-            .zip(g.rater_factor.par_iter_mut())
-            .zip(g.rater_reputation.par_iter_mut())
-            .enumerate()
-            .with_min_len(MIN_LEN)
-            .for_each(|(u, ((gi, gf), gr))| {
-                let run = data.rater_run(u);
-                let (mut si, mut sf, mut sr) = (0.0, 0.0, 0.0);
-                for k in 0..run.other.len() {
-                    let note = run.other[k] as usize;
-                    let s = f.logit(note, u);
-                    let r = run.weight[k] * cross_entropy(s, run.label[k] as f64).1;
-                    si += r;
-                    sf += r * f.note_factor[note];
-                    sr += r * f.note_intercept[note];
-                }
-                *gi = (si + 2.0 * pen.rater_intercept * f.rater_intercept[u]) / n;
-                *gf = (sf + 2.0 * pen.rater_factor * f.rater_factor[u]) / n;
-                *gr = (sr + 2.0 * pen.rater_reputation * f.rater_reputation[u]) / n;
-            });
-    }
+    rater_gradient(data, f, &pen, wanted, &mut g);
     if !wanted.global_intercept {
         return g;
     }
@@ -318,6 +288,121 @@ pub(crate) fn logit_gradient_of(
     });
     g.global_intercept = (sum + 2.0 * pen.global * f.global_intercept) / n;
     g
+}
+
+/// One note's sums over its ratings: with `LOSS`, the weighted cross-entropy (else 0), and
+/// of the weighted slopes `r`: `Σ r` (μ's), `Σ r ρ_u` (i_n's) and `Σ r f_u` (f_n's), each
+/// summed in rating order.
+#[inline(always)]
+fn note_sums<const LOSS: bool>(data: &LogitData, f: &LogitFactors, note: usize) -> (f64, [f64; 3]) {
+    let run = data.note_run(note);
+    let (mut loss, mut sm, mut si, mut sf) = (0.0, 0.0, 0.0, 0.0);
+    for k in 0..run.other.len() {
+        let u = run.other[k] as usize;
+        let s = f.logit(note, u);
+        let y = run.label[k] as f64;
+        let (slope, _, e) = slope_and_curvature(s, y);
+        if LOSS {
+            loss += run.weight[k] * bce_value(s, y, e);
+        }
+        let r = run.weight[k] * slope;
+        sm += r;
+        si += r * f.rater_reputation[u];
+        sf += r * f.rater_factor[u];
+    }
+    (loss, [sm, si, sf])
+}
+
+/// The rater blocks of the gradient that `wanted` asks for, written into `g` (one pass
+/// over the ratings rater by rater).
+fn rater_gradient(
+    data: &LogitData,
+    f: &LogitFactors,
+    pen: &Penalties,
+    wanted: &Trainable,
+    g: &mut LogitFactors,
+) {
+    if !(wanted.rater_intercept || wanted.rater_factor || wanted.rater_reputation) {
+        return;
+    }
+    let n = data.len() as f64;
+    g.rater_intercept
+        .par_iter_mut()
+        .zip(g.rater_factor.par_iter_mut())
+        .zip(g.rater_reputation.par_iter_mut())
+        .enumerate()
+        .with_min_len(MIN_LEN)
+        .for_each(|(u, ((gi, gf), gr))| {
+            let run = data.rater_run(u);
+            let (mut si, mut sf, mut sr) = (0.0, 0.0, 0.0);
+            for k in 0..run.other.len() {
+                let note = run.other[k] as usize;
+                let s = f.logit(note, u);
+                let r = run.weight[k] * cross_entropy(s, run.label[k] as f64).1;
+                si += r;
+                sf += r * f.note_factor[note];
+                sr += r * f.note_intercept[note];
+            }
+            *gi = (si + 2.0 * pen.rater_intercept * f.rater_intercept[u]) / n;
+            *gf = (sf + 2.0 * pen.rater_factor * f.rater_factor[u]) / n;
+            *gr = (sr + 2.0 * pen.rater_reputation * f.rater_reputation[u]) / n;
+        });
+}
+
+/// [`logit_loss`]'s total and [`logit_gradient_of`] together, bit for bit equal to the two
+/// computed apart, for the Adam replay, which needs both at every point: the loss, the note
+/// blocks and μ share one pass over the ratings note by note (one exponential per rating
+/// instead of three), the rater blocks take one more.
+pub(crate) fn logit_loss_and_gradient_of(
+    data: &LogitData,
+    params: &ValidLogitParams,
+    f: &LogitFactors,
+    wanted: &Trainable,
+) -> (f64, LogitFactors) {
+    f.check_shape(data);
+    let mut g = LogitFactors::new(data.notes(), data.raters());
+    g.rater_reputation.iter_mut().for_each(|x| *x = 0.0);
+    let n = data.len() as f64;
+    if n == 0.0 {
+        return (0.0, g);
+    }
+    let pen = penalties(data, params);
+    let notes_wanted = wanted.note_intercept || wanted.note_factor;
+    // Per chunk of notes (the chunks of `reduce`): the loss and μ's slope summed note by
+    // note; each note's own gradient entries written as the chunk goes.
+    let partials: Vec<[f64; 2]> = g
+        .note_intercept
+        .par_chunks_mut(CHUNK)
+        .zip(g.note_factor.par_chunks_mut(CHUNK))
+        .enumerate()
+        .map(|(chunk, (gis, gfs))| {
+            let mut acc = [0.0; 2];
+            for (j, (gi, gf)) in gis.iter_mut().zip(gfs.iter_mut()).enumerate() {
+                let note = chunk * CHUNK + j;
+                let (loss, [sm, si, sf]) = note_sums::<true>(data, f, note);
+                acc[0] += loss;
+                acc[1] += sm;
+                if notes_wanted {
+                    *gi = (si + 2.0 * pen.note_intercept * f.note_intercept[note]) / n;
+                    *gf = (sf + 2.0 * pen.note_factor * f.note_factor[note]) / n;
+                }
+            }
+            acc
+        })
+        .collect();
+    let [sum, mu] = partials.iter().fold([0.0; 2], |mut acc, v| {
+        acc[0] += v[0];
+        acc[1] += v[1];
+        acc
+    });
+    rater_gradient(data, f, &pen, wanted, &mut g);
+    if wanted.global_intercept {
+        g.global_intercept = (mu + 2.0 * pen.global * f.global_intercept) / n;
+    }
+    let reg = note_penalty(f, &pen)
+        + rater_penalty(f, &pen)
+        + pen.global * f.global_intercept * f.global_intercept;
+    ((sum + reg) / n, g)
 }
 
 /// From the pass `before → after`, tries continuing along its move 1, 3, 7 and 15 times

@@ -43,12 +43,13 @@ pub fn fit_adam(
         unpack(x, &mut g);
         g
     };
-    let report = replay_adam(
-        &mut x,
-        settings,
-        |x| loss(matrix, params, &at(x)).0,
-        |x| pack(&gradient(matrix, params, &at(x), frozen)),
-    );
+    let report = replay_adam(&mut x, settings, |x| {
+        let f = at(x);
+        (
+            loss(matrix, params, &f).0,
+            pack(&gradient(matrix, params, &f, frozen)),
+        )
+    });
     unpack(&x, &mut f);
     (f, report)
 }
