@@ -51,8 +51,8 @@ pub fn fit_logit_adam_blocks(
         unpack(x, &mut g, &trainable);
         g
     };
-    let report = replay_adam(&mut x, settings, |x| {
-        let (loss, g) = logit_loss_and_gradient_of(data, params, &at(x), &trainable);
+    let report = replay_adam(&mut x, settings, |x, with_loss| {
+        let (loss, g) = logit_loss_and_gradient_of(data, params, &at(x), &trainable, with_loss);
         (loss, pack(&g, &trainable))
     });
     unpack(&x, &mut f, &trainable);

@@ -349,15 +349,17 @@ fn rater_gradient(
         });
 }
 
-/// [`logit_loss`]'s total and [`logit_gradient_of`] together, bit for bit equal to the two
-/// computed apart, for the Adam replay, which needs both at every point: the loss, the note
-/// blocks and μ share one pass over the ratings note by note (one exponential per rating
-/// instead of three), the rater blocks take one more.
+/// [`logit_gradient_of`] and, `with_loss`, [`logit_loss`]'s total (else NaN), bit for bit
+/// equal to the two computed apart, for the Adam replay, which needs both at its points:
+/// the loss, the note blocks and μ share one pass over the ratings note by note (one
+/// exponential per rating instead of three), the rater blocks take one more. Without the
+/// loss the logarithms are skipped.
 pub(crate) fn logit_loss_and_gradient_of(
     data: &LogitData,
     params: &ValidLogitParams,
     f: &LogitFactors,
     wanted: &Trainable,
+    with_loss: bool,
 ) -> (f64, LogitFactors) {
     f.check_shape(data);
     let mut g = LogitFactors::new(data.notes(), data.raters());
@@ -379,7 +381,11 @@ pub(crate) fn logit_loss_and_gradient_of(
             let mut acc = [0.0; 2];
             for (j, (gi, gf)) in gis.iter_mut().zip(gfs.iter_mut()).enumerate() {
                 let note = chunk * CHUNK + j;
-                let (loss, [sm, si, sf]) = note_sums::<true>(data, f, note);
+                let (loss, [sm, si, sf]) = if with_loss {
+                    note_sums::<true>(data, f, note)
+                } else {
+                    note_sums::<false>(data, f, note)
+                };
                 acc[0] += loss;
                 acc[1] += sm;
                 if notes_wanted {
@@ -398,6 +404,9 @@ pub(crate) fn logit_loss_and_gradient_of(
     rater_gradient(data, f, &pen, wanted, &mut g);
     if wanted.global_intercept {
         g.global_intercept = (mu + 2.0 * pen.global * f.global_intercept) / n;
+    }
+    if !with_loss {
+        return (f64::NAN, g);
     }
     let reg = note_penalty(f, &pen)
         + rater_penalty(f, &pen)

@@ -389,7 +389,15 @@ fn fused_loss_and_gradient_equal_the_separate_ones_bit_for_bit() {
     ];
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     for wanted in choices {
-        let (loss, g) = logit_loss_and_gradient_of(&d, &params, &f, &wanted);
+        let (loss, g) = logit_loss_and_gradient_of(&d, &params, &f, &wanted, true);
+        let (no_loss, without) = logit_loss_and_gradient_of(&d, &params, &f, &wanted, false);
+        assert!(no_loss.is_nan());
+        assert_eq!(bits(&without.note_factor), bits(&g.note_factor));
+        assert_eq!(bits(&without.rater_intercept), bits(&g.rater_intercept));
+        assert_eq!(
+            without.global_intercept.to_bits(),
+            g.global_intercept.to_bits()
+        );
         let apart = logit_gradient_of(&d, &params, &f, &wanted);
         assert_eq!(
             loss.to_bits(),

@@ -43,7 +43,7 @@ pub fn fit_adam(
         unpack(x, &mut g);
         g
     };
-    let report = replay_adam(&mut x, settings, |x| {
+    let report = replay_adam(&mut x, settings, |x, _| {
         let f = at(x);
         (
             loss(matrix, params, &f).0,
