@@ -2,7 +2,7 @@
 
 use crate::adam::{AdamReport, AdamSettings, pack_rank1, replay_adam, unpack_rank1};
 
-use super::fit::{Factors, Frozen, gradient, loss};
+use super::fit::{Factors, Frozen, loss_and_gradient};
 use super::{RatingMatrix, ValidMfParams};
 
 /// `f`'s trainable values in one vector (see [`pack_rank1`]).
@@ -44,11 +44,8 @@ pub fn fit_adam(
         g
     };
     let report = replay_adam(&mut x, settings, |x, _| {
-        let f = at(x);
-        (
-            loss(matrix, params, &f).0,
-            pack(&gradient(matrix, params, &f, frozen)),
-        )
+        let (loss, g) = loss_and_gradient(matrix, params, &at(x), frozen);
+        (loss, pack(&g))
     });
     unpack(&x, &mut f);
     (f, report)
