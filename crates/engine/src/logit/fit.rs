@@ -112,6 +112,10 @@ const CHUNK: usize = 1024;
 const MIN_LEN: usize = 256;
 /// Window of the Anderson acceleration.
 const DEPTH: usize = 5;
+/// Passes over which a stalled loss marks a plateau (see [`fit_logit`]).
+const PLATEAU_WINDOW: usize = 8;
+/// Relative fall of the loss over [`PLATEAU_WINDOW`] passes below which it has stalled.
+const PLATEAU_DROP: f64 = 1e-9;
 
 /// Penalty multipliers after scaling the loss by the number of ratings N.
 pub(crate) struct Penalties {
@@ -414,30 +418,34 @@ pub(crate) fn logit_loss_and_gradient_of(
     ((sum + reg) / n, g)
 }
 
-/// From the pass `before → after`, tries continuing along its move 1, 3, 7 and 15 times
-/// further and returns the longest continuation that still lowers the loss.
-fn extrapolate(
+/// From the pass `before → after`, tries continuing along its move 1, 3, 7, … (2^k − 1 for
+/// k up to `doublings`) times further while the loss falls, and returns the longest such
+/// continuation, or `None` when even the first does not lower the loss below `after`'s.
+pub(super) fn extrapolate(
     data: &LogitData,
     params: &ValidLogitParams,
     tr: &Trainable,
     before: &LogitFactors,
-    after: LogitFactors,
-) -> LogitFactors {
+    after: &LogitFactors,
+    doublings: u32,
+) -> Option<LogitFactors> {
     let x = pack(before, tr);
-    let y = pack(&after, tr);
-    let loss = logit_loss(data, params, &after).total;
-    let mut best = (after, loss);
-    for t in [1.0, 3.0, 7.0, 15.0] {
+    let y = pack(after, tr);
+    let mut floor = logit_loss(data, params, after).total;
+    let mut best = None;
+    for k in 1..=doublings {
+        let t = f64::from((1u32 << k) - 1);
         let z: Vec<f64> = y.iter().zip(&x).map(|(a, b)| a + t * (a - b)).collect();
-        let mut trial = best.0.clone();
+        let mut trial = after.clone();
         unpack(&z, &mut trial, tr);
         let loss = logit_loss(data, params, &trial).total;
-        if loss.is_nan() || loss >= best.1 {
+        if loss.is_nan() || loss >= floor {
             break;
         }
-        best = (trial, loss);
+        floor = loss;
+        best = Some(trial);
     }
-    best.0
+    best
 }
 
 /// Largest absolute difference between two parameter sets of the same shape.
@@ -543,7 +551,13 @@ fn pass(
 /// first half of the pass sums anyway, is below the loss where the previous pass started;
 /// otherwise the solver goes back to the previous pass's result, continues along that
 /// pass's move as long as the loss falls, and forgets the history. So the loss where passes
-/// start never rises. When only one of the three groups is trainable the problem is convex,
+/// start never rises. Near a saddle of the joint problem (a note and a rater whose factors
+/// could both grow from near zero) the passes crawl: the loss stalls for a hundred passes
+/// while the same few parameters move a little further each time, and the acceleration,
+/// which pulls toward fixed points, the saddle included, does not help. So when the loss
+/// has fallen by at most [`PLATEAU_DROP`] (relative) over [`PLATEAU_WINDOW`] passes while
+/// the parameters still move, the solver continues along the last pass's move 1, 3, 7, …
+/// up to 16 383 times further for as long as the loss falls. When only one of the three groups is trainable the problem is convex,
 /// the blocks are solved exactly and one pass is exact. With no ratings the initial values
 /// are returned unchanged. The result is a stationary point; with more than one group
 /// trainable the problem is not convex, so which one depends on the start.
@@ -576,6 +590,9 @@ pub fn fit_logit(
     let mut proposed: Option<(LogitFactors, LogitFactors, f64)> = None;
     let mut result = start.clone();
     let (mut passes, mut converged) = (0, false);
+    // The loss at the start of each completed pass, and when to look for a plateau next.
+    let mut losses: Vec<f64> = Vec::new();
+    let mut next_plateau_check = 0;
     while passes < p.max_passes {
         let mut next = start.clone();
         let floor = proposed
@@ -585,7 +602,7 @@ pub fn fit_logit(
         passes += 1;
         let Some(loss) = outcome else {
             let (before, after, _) = proposed.take().expect("only proposals are checked");
-            start = extrapolate(data, params, &trainable, &before, after);
+            start = extrapolate(data, params, &trainable, &before, &after, 4).unwrap_or(after);
             accel.reset();
             continue;
         };
@@ -597,6 +614,22 @@ pub fn fit_logit(
             break;
         }
         let before = std::mem::replace(&mut start, result.clone());
+        // On a plateau (see above) the passes crawl along one direction: jump along it.
+        losses.push(loss);
+        if passes >= next_plateau_check && losses.len() > PLATEAU_WINDOW {
+            let earlier = losses[losses.len() - 1 - PLATEAU_WINDOW];
+            let stalled = earlier - loss <= PLATEAU_DROP * loss.abs().max(1.0);
+            if stalled && moved > 100.0 * p.tolerance {
+                // At most one jump per window, whether or not this one is taken.
+                next_plateau_check = passes + PLATEAU_WINDOW;
+                let jump = extrapolate(data, params, &trainable, &before, &result, 14);
+                if let Some(far) = jump {
+                    start = far;
+                    accel.reset();
+                    continue;
+                }
+            }
+        }
         if let Some(z) = accel.propose(&pack(&before, &trainable), &pack(&result, &trainable)) {
             let mut proposal = result.clone();
             unpack(&z, &mut proposal, &trainable);

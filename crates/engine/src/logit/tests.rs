@@ -415,3 +415,70 @@ fn fused_loss_and_gradient_equal_the_separate_ones_bit_for_bit() {
         );
     }
 }
+
+/// Started at the saddle of the rank-1 part (every factor tiny, so their products cannot
+/// explain anything yet), the fit ends where a fit from a generic start ends.
+#[test]
+fn reaches_the_generic_optimum_from_the_saddle() {
+    let d = problem(11, 60, 80, 0.3);
+    let params = reputation_params();
+    let tr = Trainable::PLAIN;
+    let mut saddle = LogitFactors::new(60, 80);
+    saddle
+        .note_factor
+        .iter_mut()
+        .enumerate()
+        .for_each(|(k, x)| *x = 1e-9 * ((k % 7) as f64 - 3.0));
+    saddle
+        .rater_factor
+        .iter_mut()
+        .enumerate()
+        .for_each(|(k, x)| *x = 1e-9 * ((k % 5) as f64 - 2.0));
+    let (_, from_saddle) = fit_logit(&d, &params, saddle, tr);
+    let (_, generic) = fit_logit(&d, &params, start(60, 80), tr);
+    assert!(from_saddle.converged, "{from_saddle:?}");
+    assert!(
+        (from_saddle.loss.total - generic.loss.total).abs() < 1e-9,
+        "{from_saddle:?} vs {generic:?}"
+    );
+}
+
+/// Continuing a move that lowers the loss goes as far as the loss keeps falling (each step
+/// doubles the distance, so the result lies 2^k − 1 moves beyond); no move gives nothing.
+#[test]
+fn extrapolation_goes_as_far_as_the_loss_falls() {
+    use super::fit::extrapolate;
+    let d = problem(4, 30, 40, 0.4);
+    let params = reputation_params();
+    let tr = Trainable::PLAIN;
+    let (optimum, _) = fit_logit(&d, &params, start(30, 40), tr);
+    let loss = |f: &LogitFactors| logit_loss(&d, &params, f).total;
+    // A short step from far away toward the optimum: continuing it helps, up to a point.
+    let mut before = optimum.clone();
+    before.note_intercept.iter_mut().for_each(|x| *x -= 0.8);
+    let mut after = before.clone();
+    for (a, o) in after.note_intercept.iter_mut().zip(&optimum.note_intercept) {
+        *a += 0.01 * (o - *a);
+    }
+    let far = extrapolate(&d, &params, &tr, &before, &after, 14).expect("a longer step helps");
+    assert!(loss(&far) < loss(&after));
+    let step = far.note_intercept[0] - after.note_intercept[0];
+    let unit = after.note_intercept[0] - before.note_intercept[0];
+    let multiple = (step / unit).round() as u32;
+    assert!(
+        (multiple + 1).is_power_of_two() && multiple >= 3,
+        "{multiple}"
+    );
+    // The next doubling would not have been lower.
+    let mut next = after.clone();
+    for (n, (a, b)) in next
+        .note_intercept
+        .iter_mut()
+        .zip(after.note_intercept.iter().zip(&before.note_intercept))
+    {
+        *n = a + f64::from(2 * multiple + 1) * (a - b);
+    }
+    assert!(loss(&next) >= loss(&far));
+    // A move of nothing gives nothing.
+    assert!(extrapolate(&d, &params, &tr, &optimum, &optimum, 14).is_none());
+}
