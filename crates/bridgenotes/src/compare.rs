@@ -163,6 +163,9 @@ fn numeric_rows(comparisons: &[&NumericComparison]) -> Vec<Vec<String>> {
                 c.only_ours.to_string(),
                 c.only_theirs.to_string(),
                 c.pearson_r.map_or("-".into(), |r| format!("{r:.6}")),
+                c.abs_pearson_r.map_or("-".into(), |r| format!("{r:.6}")),
+                c.same_sign
+                    .map_or("-".into(), |s| format!("{:.2}%", 100.0 * s)),
                 c.max_abs_diff.map_or("-".into(), number),
                 c.max_abs_diff_key.clone().unwrap_or_else(|| "-".into()),
             ]
@@ -178,6 +181,8 @@ fn numeric_table(out: &mut String, key: &str, comparisons: &[&NumericComparison]
         "only ours",
         "only theirs",
         "r",
+        "r of |values|",
+        "same sign",
         "max |diff|",
         at.as_str(),
     ];

@@ -154,6 +154,11 @@ pub struct NumericComparison {
     pub only_theirs: usize,
     /// Pearson correlation over `both`; `None` with fewer than two values or a constant side.
     pub pearson_r: Option<f64>,
+    /// The same over absolute values, and the share of `both` pairs, among those with no
+    /// zero, that have the same sign: for factors, whose side the reference may pick at
+    /// random, these separate a flipped or different axis from a noisy one.
+    pub abs_pearson_r: Option<f64>,
+    pub same_sign: Option<f64>,
     pub max_abs_diff: Option<f64>,
     /// The key where `max_abs_diff` occurs (the first, on ties); `None` when it is 0.
     pub max_abs_diff_key: Option<String>,
@@ -453,6 +458,8 @@ fn compare_numeric(join: &Join, column: &str) -> NumericComparison {
         only_ours: 0,
         only_theirs: 0,
         pearson_r: None,
+        abs_pearson_r: None,
+        same_sign: None,
         max_abs_diff: None,
         max_abs_diff_key: None,
     };
@@ -477,6 +484,16 @@ fn compare_numeric(join: &Join, column: &str) -> NumericComparison {
     }
     out.both = xs.len();
     out.pearson_r = pearson(&xs, &ys);
+    let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+    out.abs_pearson_r = pearson(&abs(&xs), &abs(&ys));
+    let signed: Vec<bool> = xs
+        .iter()
+        .zip(&ys)
+        .filter(|(a, b)| **a != 0.0 && **b != 0.0)
+        .map(|(a, b)| (*a > 0.0) == (*b > 0.0))
+        .collect();
+    out.same_sign = (!signed.is_empty())
+        .then(|| signed.iter().filter(|s| **s).count() as f64 / signed.len() as f64);
     out
 }
 
@@ -902,6 +919,10 @@ mod tests {
         assert_eq!((f.both, f.only_ours, f.only_theirs), (2, 1, 0));
         assert!((f.pearson_r.unwrap() + 1.0).abs() < 1e-12);
         assert_eq!(f.max_abs_diff, Some(4.0));
+        // Flipped sides: the magnitudes agree, the signs never.
+        assert!((f.abs_pearson_r.unwrap() - 1.0).abs() < 1e-12);
+        assert_eq!(f.same_sign, Some(0.0));
+        assert_eq!(i.same_sign, Some(1.0));
     }
 
     #[test]
