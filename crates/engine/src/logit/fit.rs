@@ -248,50 +248,15 @@ pub fn logit_gradient(
     logit_gradient_of(data, params, f, &Trainable::ALL)
 }
 
-/// [`logit_gradient`] for the blocks `wanted` asks for, as cheaply as they allow: the
-/// note blocks take one pass over the ratings, the rater blocks one, μ one; the entries of
-/// other blocks are 0.
+/// [`logit_gradient`] for the blocks `wanted` asks for (the entries of other blocks are 0):
+/// the note blocks and μ from one pass over the ratings, the rater blocks from one more.
 pub(crate) fn logit_gradient_of(
     data: &LogitData,
     params: &ValidLogitParams,
     f: &LogitFactors,
     wanted: &Trainable,
 ) -> LogitFactors {
-    f.check_shape(data);
-    let mut g = LogitFactors::new(data.notes(), data.raters());
-    g.rater_reputation.iter_mut().for_each(|x| *x = 0.0);
-    let n = data.len() as f64;
-    if n == 0.0 {
-        return g;
-    }
-    let pen = penalties(data, params);
-    if wanted.note_intercept || wanted.note_factor {
-        g.note_intercept
-            .par_iter_mut()
-            .zip(g.note_factor.par_iter_mut())
-            .enumerate()
-            .with_min_len(MIN_LEN)
-            .for_each(|(note, (gi, gf))| {
-                let (_, [_, si, sf]) = note_sums::<false>(data, f, note);
-                *gi = (si + 2.0 * pen.note_intercept * f.note_intercept[note]) / n;
-                *gf = (sf + 2.0 * pen.note_factor * f.note_factor[note]) / n;
-            });
-    }
-    rater_gradient(data, f, &pen, wanted, &mut g);
-    if !wanted.global_intercept {
-        return g;
-    }
-    let [sum] = reduce(data, |note| {
-        let run = data.note_run(note);
-        let mut acc = 0.0;
-        for k in 0..run.other.len() {
-            let s = f.logit(note, run.other[k] as usize);
-            acc += run.weight[k] * cross_entropy(s, run.label[k] as f64).1;
-        }
-        [acc]
-    });
-    g.global_intercept = (sum + 2.0 * pen.global * f.global_intercept) / n;
-    g
+    logit_loss_and_gradient_of(data, params, f, wanted, false).1
 }
 
 /// One note's sums over its ratings: with `LOSS`, the weighted cross-entropy (else 0), and
@@ -353,8 +318,8 @@ fn rater_gradient(
         });
 }
 
-/// [`logit_gradient_of`] and, `with_loss`, [`logit_loss`]'s total (else NaN), bit for bit
-/// equal to the two computed apart, for the Adam replay, which needs both at its points:
+/// [`logit_gradient_of`] and, `with_loss`, [`logit_loss`]'s total (else NaN; the total bit
+/// for bit as [`logit_loss`] gives it), for the Adam replay, which needs both at its points:
 /// the loss, the note blocks and μ share one pass over the ratings note by note (one
 /// exponential per rating instead of three), the rater blocks take one more. Without the
 /// loss the logarithms are skipped.
@@ -557,8 +522,9 @@ fn pass(
 /// which pulls toward fixed points, the saddle included, does not help. So when the loss
 /// has fallen by at most [`PLATEAU_DROP`] (relative) over [`PLATEAU_WINDOW`] passes while
 /// the parameters still move, the solver continues along the last pass's move 1, 3, 7, …
-/// up to 16 383 times further for as long as the loss falls. When only one of the three groups is trainable the problem is convex,
-/// the blocks are solved exactly and one pass is exact. With no ratings the initial values
+/// up to 16 383 times further for as long as the loss falls. When only one of the three
+/// groups is trainable the problem is convex, the blocks are solved exactly and one pass is
+/// exact. With no ratings the initial values
 /// are returned unchanged. The result is a stationary point; with more than one group
 /// trainable the problem is not convex, so which one depends on the start.
 ///
