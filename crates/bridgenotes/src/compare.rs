@@ -385,6 +385,7 @@ fn columns(out: &mut String, title: &str, r: &ColumnsReport) {
                 c.compared.to_string(),
                 c.agree.to_string(),
                 percent(c.agree_pct),
+                c.pearson_r.map_or(String::new(), |r| format!("{r:.4}")),
                 c.first_difference.as_ref().map_or(String::new(), |d| {
                     format!("{}: {:?} vs {:?}", d.key, d.ours, d.theirs)
                 }),
@@ -400,6 +401,7 @@ fn columns(out: &mut String, title: &str, r: &ColumnsReport) {
             "compared",
             "agree",
             "agree %",
+            "r",
             "first difference (ours vs theirs)",
         ],
         rows,

@@ -109,24 +109,57 @@ pub fn update_status_history(
     row
 }
 
-/// `abovePcrhThresholdTime` of this run without the PCRH model (which needs the reference's
-/// gradient-boosted classifier): only the suppression of an earlier positive time survives.
-/// A note whose input history holds a positive time T and that is no longer eligible (not
-/// decided by the core model, core status FIRM_REJECT or CRNH, or classified NOT_MISLEADING)
-/// gets −T; every other note gets none. (The reference writes this value over the history
-/// column after the update, so it also replaces the −1 of locked notes.)
-pub fn pcrh_time_without_model(
+/// How long a note may stay above the PCRH threshold after it first got there.
+const PCRH_SHOW_WINDOW_MILLIS: f64 = 12.0 * 60.0 * 60.0 * 1000.0;
+/// The `abovePcrhThresholdTime` of a clear without a known first time.
+const PCRH_CLEARED: f64 = -1.0;
+
+/// This run's `abovePcrhThresholdTime` of a note. The value is the time T the note first
+/// went above the PCRH threshold: +T while it is above (for at most 12 hours after T), −T once
+/// it is no longer, none if it never was; −1 is a clear without a known T.
+///
+/// * `above`: the PCRH model's verdict this run (`None`: it made no prediction).
+/// * `previous`: the note's input value.
+///
+/// A note that was or is above and is not eligible — not decided by the core model, core
+/// status FIRM_REJECT or CRNH, or classified NOT_MISLEADING — or whose window has passed
+/// loses the positive value. (The reference writes this value over the history column after
+/// the update, so it also replaces the −1 of locked notes.)
+pub fn pcrh_time(
+    above: Option<bool>,
     previous: Option<f64>,
     decided_by: MetaRule,
     core_status: Option<crate::NoteStatus>,
     classification: Option<Classification>,
+    now_millis: i64,
 ) -> Option<f64> {
     use crate::NoteStatus::{CurrentlyRatedNotHelpful, FirmReject};
-    let previous = previous.filter(|t| *t > 0.0)?;
+    let now = now_millis as f64;
+    let first_of = |t: Option<f64>| t.filter(|t| *t != PCRH_CLEARED).map(f64::abs);
+    let previous_first = first_of(previous);
+    // The model's verdict as a time.
+    let time = match (above, previous_first) {
+        (Some(true), Some(first)) if now - first <= PCRH_SHOW_WINDOW_MILLIS => Some(first),
+        (Some(true), Some(first)) | (Some(false), Some(first)) => Some(-first),
+        (Some(true), None) => Some(now),
+        (Some(false), None) | (None, _) => None,
+    };
+    // Suppression of what is not eligible, or is past its window.
+    let positive = time.is_some_and(|t| t > 0.0);
     let ineligible = decided_by != MetaRule::CoreModel
         || matches!(core_status, Some(FirmReject | CurrentlyRatedNotHelpful))
         || classification == Some(Classification::NotMisleading);
-    ineligible.then_some(-previous)
+    let was_positive = positive || previous.is_some_and(|t| t > 0.0);
+    let first = first_of(time).or(previous_first);
+    let stale = positive && first.is_some_and(|f| now - f > PCRH_SHOW_WINDOW_MILLIS);
+    if !(ineligible && was_positive || stale) {
+        return time;
+    }
+    match first {
+        Some(first) => Some(-first),
+        None if time.is_none() || positive => Some(PCRH_CLEARED),
+        None => time,
+    }
 }
 
 /// A new note's history row before its first scoring (`merge_note_info`).
@@ -464,31 +497,75 @@ mod tests {
         use crate::NoteStatus::{CurrentlyRatedHelpful, FirmReject};
         let core = MetaRule::CoreModel;
         let misleading = Some(Classification::MisinformedOrPotentiallyMisleading);
-        assert_eq!(pcrh_time_without_model(None, core, None, misleading), None);
+        let without_model = |previous, decided_by, status, class| {
+            pcrh_time(None, previous, decided_by, status, class, 6)
+        };
+        assert_eq!(without_model(None, core, None, misleading), None);
         assert_eq!(
-            pcrh_time_without_model(Some(-1.0), MetaRule::ExpansionModel, None, misleading),
+            without_model(Some(-1.0), MetaRule::ExpansionModel, None, misleading),
             None
         );
         assert_eq!(
-            pcrh_time_without_model(Some(5.0), core, Some(CurrentlyRatedHelpful), misleading),
+            without_model(Some(5.0), core, Some(CurrentlyRatedHelpful), misleading),
             None
         );
         assert_eq!(
-            pcrh_time_without_model(Some(5.0), core, Some(FirmReject), misleading),
+            without_model(Some(5.0), core, Some(FirmReject), misleading),
             Some(-5.0)
         );
         assert_eq!(
-            pcrh_time_without_model(Some(5.0), MetaRule::ScoringDriftGuard, None, misleading),
+            without_model(Some(5.0), MetaRule::ScoringDriftGuard, None, misleading),
             Some(-5.0)
         );
         assert_eq!(
-            pcrh_time_without_model(
+            without_model(
                 Some(5.0),
                 core,
                 Some(CurrentlyRatedHelpful),
                 Some(Classification::NotMisleading)
             ),
             Some(-5.0)
+        );
+    }
+
+    #[test]
+    fn a_pcrh_verdict_becomes_a_first_time_within_one_window() {
+        use crate::NoteStatus::{CurrentlyRatedHelpful, FirmReject};
+        const HOUR: i64 = 3_600_000;
+        let now = 100 * HOUR;
+        let core = MetaRule::CoreModel;
+        let crh = Some(CurrentlyRatedHelpful);
+        let misleading = Some(Classification::MisinformedOrPotentiallyMisleading);
+        let time = |above, previous| pcrh_time(above, previous, core, crh, misleading, now);
+        let at = |hours: i64| Some((hours * HOUR) as f64);
+        let before = |hours: i64| Some(-(hours * HOUR) as f64);
+        // First time above: now.
+        assert_eq!(time(Some(true), None), at(100));
+        // Above again within 12 hours of the first time: that first time.
+        assert_eq!(time(Some(true), at(90)), at(90));
+        assert_eq!(time(Some(true), before(90)), at(90));
+        // Past the window, or not above: the negated first time.
+        assert_eq!(time(Some(true), at(80)), before(80));
+        assert_eq!(time(Some(false), at(95)), before(95));
+        // Never above: nothing; a clear (-1) is no first time.
+        assert_eq!(time(Some(false), None), None);
+        assert_eq!(time(Some(true), Some(-1.0)), at(100));
+        // Above but firm-rejected by the core model: negated.
+        assert_eq!(
+            pcrh_time(Some(true), None, core, Some(FirmReject), misleading, now),
+            before(100)
+        );
+        // Above but decided by another model.
+        assert_eq!(
+            pcrh_time(
+                Some(true),
+                None,
+                MetaRule::ExpansionModel,
+                crh,
+                misleading,
+                now
+            ),
+            before(100)
         );
     }
 }

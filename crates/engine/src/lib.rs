@@ -22,6 +22,7 @@ pub mod mf;
 pub mod note;
 mod numeric;
 pub mod output;
+pub mod pcrh;
 pub mod pipeline;
 pub mod preprocess;
 pub mod prescoring;

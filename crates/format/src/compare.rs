@@ -259,6 +259,8 @@ pub struct ColumnAgreement {
     pub compared: usize,
     pub agree: usize,
     pub agree_pct: Option<f64>,
+    /// Numbers: Pearson r over the rows with a number on both sides.
+    pub pearson_r: Option<f64>,
     /// The first differing cell in our row order.
     pub first_difference: Option<CellDifference>,
 }
@@ -657,11 +659,16 @@ fn compare_column(join: &Join, column: &str, kind: ColumnKind) -> ColumnAgreemen
     let ct = join.theirs.position(column);
     let mut agree = 0;
     let mut first_difference = None;
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
     for &(i, j, key) in &join.pairs {
         let (a, b) = (cell(join.ours, i, co), cell(join.theirs, j, ct));
         let same = match kind {
             ColumnKind::Number => match (number(a), number(b)) {
-                (Some(x), Some(y)) => close(x, y),
+                (Some(x), Some(y)) => {
+                    xs.push(x);
+                    ys.push(y);
+                    close(x, y)
+                }
                 (None, None) => true,
                 _ => false,
             },
@@ -683,6 +690,7 @@ fn compare_column(join: &Join, column: &str, kind: ColumnKind) -> ColumnAgreemen
         compared: join.pairs.len(),
         agree,
         agree_pct: pct(agree, join.pairs.len()),
+        pearson_r: pearson(&xs, &ys),
         first_difference,
     }
 }
@@ -781,7 +789,7 @@ pub fn compare_dirs(ours: &Path, theirs: &Path, limit: usize) -> Result<CompareR
             }
             AUX_NOTE_INFO => {
                 report.aux_note_info =
-                    Some(compare_columns(&to, &tt, "noteId", true, limit).map_err(located)?)
+                    Some(compare_columns(&to, &tt, "noteId", false, limit).map_err(located)?)
             }
             _ => unreachable!("OUTPUT_FILES lists four names"),
         }
@@ -1114,6 +1122,10 @@ mod tests {
             })
         );
         assert_eq!(r.columns[1].agree_pct, Some(75.0));
+        // r over the three rows with a number on both sides (nearly equal pairs).
+        let ts_r = r.columns[0].pearson_r.unwrap();
+        assert!((ts_r - 1.0).abs() < 1e-9, "{ts_r}");
+        assert_eq!(r.columns[1].pearson_r, None, "text has no r");
         assert_eq!(r.columns_only_ours, ["onlyOurs"]);
         let numeric = compare_columns(&ours, &theirs, "noteId", true, 20).unwrap();
         assert_eq!(numeric.skipped_text_columns, ["status"]);

@@ -8,13 +8,12 @@ use crate::enrollment::Enrollment;
 use crate::helpfulness::{
     AuthorContributions, NoteTimes, RatingContributions, contribution_counts,
 };
-use crate::history_update::{
-    pcrh_time_without_model, rescoring_active_rules, update_status_history,
-};
+use crate::history_update::{pcrh_time, rescoring_active_rules, update_status_history};
 use crate::meta::{MetaOutcome, ModelResults, PopulationSampled, meta_score};
 use crate::output::{
     AUX_NOTE_INFO_COLUMNS, HELPFULNESS_SCORES_COLUMNS, OutputTable, SCORED_NOTES_COLUMNS,
 };
+use crate::pcrh::{PcrhInputs, PcrhPrediction, run_pcrh};
 use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
 use crate::pss::{self, Cliques, Variant};
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
@@ -140,7 +139,7 @@ pub fn score_observed(
         .collect();
     let reputation_options = ReputationOptions::reference();
     let run_coverage = wanted(reputation_options.spec.name);
-    let total = mf_configs.len() + gaussian_configs.len() + run_coverage as usize + 2;
+    let total = mf_configs.len() + gaussian_configs.len() + run_coverage as usize + 3;
     // The scorers only read the two views and the topics, and each is deterministic by
     // itself, so they run side by side (as many at once as the pool has threads); their
     // results are kept in catalog order. The reputation (coverage) model joins the batch
@@ -250,6 +249,13 @@ pub fn score_observed(
     let tables = core.map_or(&empty_tables, |c| &c.prescored.tables);
     let core_output: Vec<bool> = core.map_or(vec![false; notes], |c| c.output.clone());
 
+    observer.started(Stage::Pcrh, stage, total);
+    stage += 1;
+    let pcrh = core.map_or(vec![None; notes], |core| {
+        pcrh_predictions(community, &prescoring_view, core, &runs, topics)
+    });
+    observer.finished(Stage::Pcrh);
+
     observer.started(Stage::MetaScoring, stage, total);
     stage += 1;
     // Population-sampled ratings by the sign of the core rater factor (missing counts 0).
@@ -295,15 +301,16 @@ pub fn score_observed(
         ));
         outcomes.push(outcome);
     }
-    // The PCRH model does not run; its column keeps only the suppression of earlier times.
     let pcrh_times: Vec<Option<f64>> = (0..notes)
         .map(|n| {
             let note = &community.notes[n];
-            pcrh_time_without_model(
+            pcrh_time(
+                pcrh[n].map(|p| p.above),
                 note.history.above_pcrh_threshold_time,
                 outcomes[n].decided_by(),
                 core_columns.status[n],
                 note.classification,
+                options.now_millis,
             )
         })
         .collect();
@@ -434,6 +441,26 @@ pub fn score_observed(
     aux.set(
         "noteId",
         ints(community.notes.iter().map(|n| Some(n.note_id))),
+    );
+    aux.set(
+        "pcrhExitN",
+        f64s(pcrh.iter().map(|p| p.map(|p| f64::from(p.ratings)))),
+    );
+    aux.set(
+        "pcrhExitProba",
+        f64s(pcrh.iter().map(|p| p.map(|p| p.probability))),
+    );
+    aux.set(
+        "pcrhRevoked",
+        bools(pcrh.iter().map(|p| p.map(|p| p.revoked))),
+    );
+    aux.set(
+        "pcrhRevokeN",
+        f64s(pcrh.iter().map(|p| p.and_then(|p| p.revoke_n()))),
+    );
+    aux.set(
+        "pcrhFinalPred",
+        bools(pcrh.iter().map(|p| p.map(|p| p.above))),
     );
     let tag_aggregate =
         |n: usize| core_outcome(n).and_then(|(c, _)| c.scored.tag_aggregates[n].as_ref());
@@ -843,5 +870,50 @@ pub fn score_observed(
             count(NoteStatus::CurrentlyRatedNotHelpful),
             count(NoteStatus::NeedsMoreRatings),
         ],
+    })
+}
+
+/// The PCRH model's predictions (see [`crate::pcrh`]): it learns from the prescoring view
+/// with the core model's and the topic models' prescoring rater factors, and predicts from
+/// the ratings before the final similarity filter.
+fn pcrh_predictions(
+    community: &Community,
+    prescoring_view: &Community,
+    core: &ScorerRun,
+    runs: &[ScorerRun],
+    topics: &[Option<Topic>],
+) -> Vec<Option<PcrhPrediction>> {
+    let tables = &core.prescored.tables;
+    // The final round's factor, else the first round's for raters with a row in the
+    // reference's prescoring rater table (those with a helpfulness verdict).
+    let core_factor: Vec<Option<f64>> = (0..community.participants.len())
+        .map(|p| {
+            tables.rater_factor[p].or(tables.first_round_rater_factor[p]
+                .filter(|_| tables.above_helpfulness_threshold[p].is_some()))
+        })
+        .collect();
+    let scored_rater: Vec<bool> = tables.rater_factor.iter().map(Option::is_some).collect();
+    let topic_factors: Vec<(Topic, &[Option<f64>])> = runs
+        .iter()
+        .filter_map(|r| match r.config.kind {
+            ScorerKind::Topic(topic) => Some((topic, r.prescored.tables.rater_factor.as_slice())),
+            _ => None,
+        })
+        .collect();
+    let previously_above: Vec<bool> = community
+        .notes
+        .iter()
+        .map(|n| n.history.above_pcrh_threshold_time.is_some_and(|t| t > 0.0))
+        .collect();
+    run_pcrh(&PcrhInputs {
+        notes: &community.notes,
+        participants: &community.participants,
+        training_ratings: &prescoring_view.ratings,
+        current_ratings: &community.ratings,
+        core_factor: &core_factor,
+        scored_rater: &scored_rater,
+        topics,
+        topic_factors: &topic_factors,
+        previously_above: &previously_above,
     })
 }

@@ -7,6 +7,8 @@
 pub enum Stage<'a> {
     /// One scorer, prescoring and final scoring (its reference name, e.g. `MFCoreScorer`).
     Scorer(&'a str),
+    /// The PCRH model (fitted and applied).
+    Pcrh,
     /// Meta-scoring, the status history update and the output tables of notes.
     MetaScoring,
     /// Contribution counts and contributor state.
@@ -18,6 +20,7 @@ impl Stage<'_> {
     pub fn label(&self) -> String {
         match self {
             Stage::Scorer(name) => format!("scorer {name}"),
+            Stage::Pcrh => "PCRH model".to_string(),
             Stage::MetaScoring => "meta-scoring".to_string(),
             Stage::Contributors => "contributors".to_string(),
         }
