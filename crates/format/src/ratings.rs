@@ -1,8 +1,9 @@
 //! The ratings file (`ratings-00000.tsv`, or a directory of part files).
 //!
 //! Ratings are most of the download (206 M rows), so this reader is built for speed: it
-//! reads blocks of whole lines (a reader thread fills the next block, straight from the
-//! file or the decompressor, while the current one is parsed), splits each block into
+//! takes blocks of whole lines — of a plain file mapped into memory, parsed where they lie
+//! and handed back to the kernel once parsed; of a gzipped one, filled by a reader thread
+//! from the decompressor while the current block is parsed — splits each block into
 //! chunks at line ends, parses the chunks in parallel (each resolving its note and rater
 //! ids against those already read, and numbering new ones locally) and merges them in
 //! chunk order, so the result does not depend on the thread count. Ratings carry no free
@@ -313,16 +314,7 @@ impl<'a> Cursor<'a> {
     /// the general way.
     fn int(&mut self) -> Option<i64> {
         let rest = self.line.get(self.at..)?;
-        let mut value = 0u64;
-        let mut digits = 0;
-        for &b in rest.iter().take(19) {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            value = value * 10 + u64::from(d);
-            digits += 1;
-        }
+        let (value, digits) = leading_digits(rest);
         if digits > 0
             && rest.get(digits).is_none_or(|&b| b == b'\t')
             && let Ok(value) = i64::try_from(value)
@@ -364,6 +356,48 @@ impl<'a> Cursor<'a> {
     fn at_end(&self) -> bool {
         self.at == self.line.len() + 1
     }
+}
+
+/// The value of the leading ASCII digits of `bytes` (at most 19 of them) and how many there
+/// are. Eight digits are checked and combined at a time where eight bytes are left (note
+/// ids have 19 digits, times 13), the rest one by one.
+#[inline]
+fn leading_digits(bytes: &[u8]) -> (u64, usize) {
+    const MAX: usize = 19;
+    let mut value = 0u64;
+    let mut digits = 0;
+    while digits + 8 <= MAX {
+        let Some(w) = word_at(bytes, digits) else {
+            break;
+        };
+        // A byte is a digit when its high half is 3 and adding 6 keeps it so. Carries only
+        // run toward later bytes, so the lowest flagged byte is exactly the first non-digit.
+        let not_digit = ((w & splat(0xF0)) ^ splat(0x30))
+            | ((w.wrapping_add(splat(0x06)) & splat(0xF0)) ^ splat(0x30));
+        if not_digit != 0 {
+            break;
+        }
+        value = value * 100_000_000 + eight_digits(w - splat(b'0'));
+        digits += 8;
+    }
+    for &b in bytes.iter().take(MAX).skip(digits) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        value = value * 10 + u64::from(d);
+        digits += 1;
+    }
+    (value, digits)
+}
+
+/// The number written by eight digit values (0–9), the first in the lowest byte.
+#[inline]
+fn eight_digits(x: u64) -> u64 {
+    // Pairs, then fours, then all eight: each step multiplies the earlier digits up.
+    let x = (x.wrapping_mul(10) + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let x = (x.wrapping_mul(100) + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (x.wrapping_mul(10_000) + (x >> 32)) & 0xFFFF_FFFF
 }
 
 /// Flags written as `0\t` / `1\t` pairs filling `pairs` (at most 32 of them), as bits (the
@@ -659,16 +693,30 @@ pub fn read_ratings_with_progress(
         RatingsBuilder::default()
     };
     for file in crate::source::input_files(path)? {
-        let mut input = crate::source::open(&file)?;
-        read_file(
-            &mut input,
-            &file,
-            options,
-            progress,
-            &mut builder,
-            BLOCK,
-            CHUNK,
-        )?;
+        match crate::source::open_mapped(&file)? {
+            crate::source::Input::Mapped(map) => {
+                // Parsed pages are handed back as the reading goes, so the process never
+                // holds more than a block or two of the file.
+                read_in_memory(
+                    map.bytes(),
+                    &file,
+                    options,
+                    progress,
+                    &mut builder,
+                    (BLOCK, CHUNK),
+                    &map,
+                )?;
+            }
+            crate::source::Input::Stream(mut input) => read_file(
+                &mut input,
+                &file,
+                options,
+                progress,
+                &mut builder,
+                BLOCK,
+                CHUNK,
+            )?,
+        }
     }
     Ok(builder.finish())
 }
@@ -745,18 +793,7 @@ fn read_file(
         target *= 2;
         eof = buf.fill(input, target).map_err(io)?;
     };
-    let first_line = &buf.filled()[..header_end];
-    let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
-    let header: Vec<&[u8]> = first_line.split(|&b| b == b'\t').collect();
-    let (layout, mut start, mut line) = if options.headers {
-        (
-            Layout::from_header(path, &SPECS, &header)?,
-            (header_end + 1).min(buf.len),
-            2,
-        )
-    } else {
-        (Layout::positional(path, &SPECS, header.len())?, 0, 1)
-    };
+    let (layout, mut start, mut line) = read_header(path, options, buf.filled(), header_end)?;
     // Double buffering (for inputs of more than one block read in large blocks): while the
     // blocks of `buf` are parsed, a reader thread fills the other buffer (the unfinished last
     // line of `buf`, then up to a block more) straight from `input`. Only that last line is
@@ -796,21 +833,7 @@ fn read_file(
                 let target = block.max(spare.len + chunk);
                 refill.start(std::mem::replace(&mut spare, Buffer::new()), target, path)?;
             }
-            let chunks = split_chunks(bytes, chunk);
-            let parse_one =
-                |chunk: &&[u8]| parse_chunk(&layout, chunk, builder, options.keep_unused_columns);
-            // One chunk (a small file, or its end) needs no trip through the thread pool.
-            let parsed: Vec<Result<(Ratings, u64)>> = if chunks.len() == 1 {
-                chunks.iter().map(parse_one).collect()
-            } else {
-                chunks.par_iter().map(parse_one).collect()
-            };
-            for result in parsed {
-                // A chunk's line 1 is line `line` of the file.
-                let (ratings, line_ends) = result.map_err(|e| e.shifted(line - 1))?;
-                builder.append_partially_interned(ratings);
-                line += line_ends;
-            }
+            line = parse_block(&layout, bytes, builder, options, chunk, line)?;
             progress(builder.len() as u64);
             start = 0;
             if eof {
@@ -822,6 +845,128 @@ fn read_file(
             }
         }
     })
+}
+
+/// The layout named by a file's first line (`bytes[..header_end]`), where the data starts in
+/// `bytes`, and the number of the first data line. Without headers the first line is data.
+fn read_header(
+    path: &Path,
+    options: &ReadOptions,
+    bytes: &[u8],
+    header_end: usize,
+) -> Result<(Layout, usize, u64)> {
+    let first_line = &bytes[..header_end];
+    let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
+    let header: Vec<&[u8]> = first_line.split(|&b| b == b'\t').collect();
+    if options.headers {
+        Ok((
+            Layout::from_header(path, &SPECS, &header)?,
+            (header_end + 1).min(bytes.len()),
+            2,
+        ))
+    } else {
+        Ok((Layout::positional(path, &SPECS, header.len())?, 0, 1))
+    }
+}
+
+/// Parses `bytes` (whole lines, the first of them line `line` of the file) in chunks of about
+/// `chunk` bytes, side by side, into `builder`; returns the number of the line after them.
+fn parse_block(
+    layout: &Layout,
+    bytes: &[u8],
+    builder: &mut RatingsBuilder,
+    options: &ReadOptions,
+    chunk: usize,
+    mut line: u64,
+) -> Result<u64> {
+    let chunks = split_chunks(bytes, chunk);
+    let parse_one =
+        |chunk: &&[u8]| parse_chunk(layout, chunk, builder, options.keep_unused_columns);
+    // One chunk (a small file, or its end) needs no trip through the thread pool.
+    let parsed: Vec<Result<(Ratings, u64)>> = if chunks.len() == 1 {
+        chunks.iter().map(parse_one).collect()
+    } else {
+        chunks.par_iter().map(parse_one).collect()
+    };
+    for result in parsed {
+        // A chunk's line 1 is line `line` of the file.
+        let (ratings, line_ends) = result.map_err(|e| e.shifted(line - 1))?;
+        builder.append_partially_interned(ratings);
+        line += line_ends;
+    }
+    Ok(line)
+}
+
+/// Reads one ratings file held whole in memory (a memory-mapped file): the same blocks and
+/// chunks (sizes `(block, chunk)`) as the streaming reader, parsed where the bytes lie,
+/// without copying them.
+/// `pages` is told of each block once it has been parsed.
+fn read_in_memory(
+    bytes: &[u8],
+    path: &Path,
+    options: &ReadOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    builder: &mut RatingsBuilder,
+    (block, chunk): (usize, usize),
+    pages: &dyn crate::source::Pages,
+) -> Result<()> {
+    if bytes.is_empty() {
+        return Err(FormatError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let header_end = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
+    let (layout, mut start, mut line) = read_header(path, options, bytes, header_end)?;
+    while start < bytes.len() {
+        let window_end = bytes.len().min(start.saturating_add(block));
+        let end = if window_end == bytes.len() {
+            bytes.len()
+        } else {
+            match memchr::memrchr(b'\n', &bytes[start..window_end]) {
+                Some(at) => start + at + 1,
+                // A line longer than the block: up to its end.
+                None => memchr::memchr(b'\n', &bytes[window_end..])
+                    .map_or(bytes.len(), |at| window_end + at + 1),
+            }
+        };
+        let block_bytes = &bytes[start..end];
+        if memchr::memchr(b'"', block_bytes).is_some() {
+            let rest = std::io::Cursor::new(&bytes[start..]);
+            return read_quoted(path, &layout, rest, line, options, progress, builder);
+        }
+        line = parse_block(&layout, block_bytes, builder, options, chunk, line)?;
+        progress(builder.len() as u64);
+        pages.done(start..end);
+        start = end;
+    }
+    Ok(())
+}
+
+/// [`read_in_memory`] over `bytes` with blocks of `block` bytes parsed in chunks of `chunk`
+/// bytes, so that tests can check it against the streaming reader on the same bytes.
+#[doc(hidden)]
+pub fn read_ratings_in_memory_in_blocks(
+    bytes: &[u8],
+    path: &Path,
+    options: &ReadOptions,
+    block: usize,
+    chunk: usize,
+) -> Result<Ratings> {
+    let mut builder = if options.keep_unused_columns {
+        RatingsBuilder::keeping_unused_columns()
+    } else {
+        RatingsBuilder::default()
+    };
+    read_in_memory(
+        bytes,
+        path,
+        options,
+        &|_| {},
+        &mut builder,
+        (block.max(1), chunk.max(1)),
+        &(),
+    )?;
+    Ok(builder.finish())
 }
 
 /// The smallest block size read ahead on a thread: smaller ones (tests and fuzzing cross
@@ -1051,14 +1196,66 @@ mod tests {
         format!("{note}\t{rater}\t1000{}\n", "\t".repeat(32))
     }
 
+    /// Reads `text` streamed in blocks, and checks that reading it in memory (as a mapped
+    /// file is read) gives the same ratings or the same error.
     fn read_in_blocks(text: &[u8], block: usize, chunk: usize) -> Result<Ratings> {
-        read_ratings_from_in_blocks(
-            text,
-            Path::new("ratings.tsv"),
-            &ReadOptions::default(),
-            block,
-            chunk,
-        )
+        let path = Path::new("ratings.tsv");
+        let options = ReadOptions::default();
+        let streamed = read_ratings_from_in_blocks(text, path, &options, block, chunk);
+        let in_memory = read_ratings_in_memory_in_blocks(text, path, &options, block, chunk);
+        assert_eq!(
+            in_memory.as_ref().map_err(ToString::to_string),
+            streamed.as_ref().map_err(ToString::to_string),
+            "blocks of {block}, chunks of {chunk}"
+        );
+        streamed
+    }
+
+    /// One digit at a time, as [`leading_digits`] must agree.
+    fn leading_digits_one_by_one(bytes: &[u8]) -> (u64, usize) {
+        let mut value = 0u64;
+        let mut digits = 0;
+        for &b in bytes.iter().take(19) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            value = value * 10 + u64::from(b - b'0');
+            digits += 1;
+        }
+        (value, digits)
+    }
+
+    #[test]
+    fn leading_digits_eight_at_a_time_agree_with_one_at_a_time() {
+        for text in [
+            "",
+            "7",
+            "12345678",
+            "123456789",
+            "1733097600000\t",
+            "2093409492078458153\tx",
+            "99999999999999999999",
+            "1234567/",
+            "12345678:",
+            "0000000000000000001",
+            "12\u{ff}45678901",
+            "123456789012345\x00",
+        ] {
+            let bytes = text.as_bytes();
+            assert_eq!(
+                leading_digits(bytes),
+                leading_digits_one_by_one(bytes),
+                "{text:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn leading_digits_agree_on_any_bytes(bytes in proptest::collection::vec(
+            proptest::prop_oneof![b'0'..=b'9', proptest::prelude::any::<u8>()], 0..30)) {
+            proptest::prop_assert_eq!(leading_digits(&bytes), leading_digits_one_by_one(&bytes));
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Property tests: any rating table written and read back is the same table, and arbitrary
-//! bytes never make a reader panic.
+//! Property tests: any rating table written and read back is the same table, arbitrary
+//! bytes never make a reader panic, and a ratings file reads the same mapped or streamed.
 
 use bridgenotes_engine::rating::{RatingRow, RatingsBuilder};
 use bridgenotes_engine::{HelpfulnessLevel, RatingSource};
@@ -68,7 +68,13 @@ proptest! {
         text.extend_from_slice(&bytes);
         let path = dir.path().join("ratings.tsv");
         std::fs::write(&path, &text).unwrap();
-        let _ = ratings::read_ratings(&path, &ReadOptions::default());
+        // A plain file is read mapped into memory; the same bytes streamed read the same.
+        let mapped = ratings::read_ratings(&path, &ReadOptions::default());
+        let streamed = ratings::read_ratings_from(&text[..], &path, &ReadOptions::default());
+        prop_assert_eq!(
+            mapped.map_err(|e| e.to_string()),
+            streamed.map_err(|e| e.to_string())
+        );
         let mut text = notes::header().into_bytes();
         text.extend_from_slice(&bytes);
         std::fs::write(&path, &text).unwrap();
