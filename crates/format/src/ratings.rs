@@ -260,26 +260,62 @@ impl<'a, 'b> Chunk<'a, 'b> {
     }
 }
 
-/// A cursor over one line of a ratings file in the public column order: the fast path.
+/// A cursor over the lines of a chunk of a ratings file in the public column order: the fast
+/// path. It reads one line field by field, finding the line's end as it goes: every field
+/// but the last must end in a tab, the last in a line feed (a carriage return before it is
+/// part of the line end) or the end of the chunk.
 struct Cursor<'a> {
-    line: &'a [u8],
+    bytes: &'a [u8],
     at: usize,
+    /// The line's last field has been read.
+    ended: bool,
 }
 
 impl<'a> Cursor<'a> {
-    /// The next field (up to a tab or the end of the line).
+    /// What is left of the line's bytes (and beyond), unless the line has ended.
+    fn rest(&self) -> Option<&'a [u8]> {
+        if self.ended {
+            return None;
+        }
+        self.bytes.get(self.at..)
+    }
+
+    /// Steps over a field of `len` bytes and the tab or line end after it; false (and no
+    /// step) if something else follows. A carriage return counts as part of the line end
+    /// when a line feed or the end of the chunk follows it.
+    fn end_field(&mut self, len: usize) -> bool {
+        let after = self.at + len;
+        match self.bytes.get(after..).unwrap_or_default() {
+            [b'\t', ..] => self.at = after + 1,
+            [b'\n', ..] | [b'\r', b'\n', ..] => {
+                self.at = after + 1 + (self.bytes[after] == b'\r') as usize;
+                self.ended = true;
+            }
+            [] | [b'\r'] => {
+                self.at = self.bytes.len();
+                self.ended = true;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The next field (up to a tab or the line end).
     fn field(&mut self) -> Option<&'a [u8]> {
-        let rest = self.line.get(self.at..)?;
-        let end = find_tab(rest);
-        self.at += end + 1;
-        Some(&rest[..end])
+        let rest = self.rest()?;
+        let mut len = find_tab_or_line_feed(rest);
+        if rest.get(len) != Some(&b'\t') && rest[..len].ends_with(b"\r") {
+            len -= 1;
+        }
+        let field = &rest[..len];
+        self.end_field(len).then_some(field)
     }
 
     /// The rater id field. An id of 64 uppercase hex digits followed by a tab (every public
     /// id) is packed where it stands; anything else is read as a field and keyed by
     /// [`RaterKey::from_bytes`].
     fn rater(&mut self) -> Option<RaterKey<'a>> {
-        let rest = self.line.get(self.at..)?;
+        let rest = self.rest()?;
         if rest.get(64) == Some(&b'\t')
             && let Some(id) = HexId::decode(&rest[..64])
         {
@@ -291,8 +327,7 @@ impl<'a> Cursor<'a> {
 
     /// A 0/1 flag (empty reads as 0), as the fast path accepts it: one byte and a tab.
     fn flag(&mut self) -> Option<bool> {
-        let rest = self.line.get(self.at..)?;
-        match rest {
+        match self.rest()? {
             [b'0', b'\t', ..] => {
                 self.at += 2;
                 Some(false)
@@ -313,22 +348,22 @@ impl<'a> Cursor<'a> {
     /// scanned and parsed in one pass; anything else (a sign, more digits, a bad byte) goes
     /// the general way.
     fn int(&mut self) -> Option<i64> {
-        let rest = self.line.get(self.at..)?;
+        let rest = self.rest()?;
         let (value, digits) = leading_digits(rest);
         if digits > 0
-            && rest.get(digits).is_none_or(|&b| b == b'\t')
             && let Ok(value) = i64::try_from(value)
+            && self.end_field(digits)
         {
-            self.at += digits + 1;
             return Some(value);
         }
         parse_i64(self.field()?)
     }
 
     fn opt_int(&mut self) -> Option<Option<i64>> {
-        match self.line.get(self.at..)? {
-            [] | [b'\t', ..] => {
-                self.at += 1;
+        let rest = self.rest()?;
+        match rest {
+            [] | [b'\t' | b'\n', ..] | [b'\r'] | [b'\r', b'\n', ..] => {
+                self.end_field(0);
                 Some(None)
             }
             _ => self.int().map(Some),
@@ -339,7 +374,7 @@ impl<'a> Cursor<'a> {
     /// written `0\t` / `1\t` (the usual case) are checked four to a word; otherwise one by
     /// one as [`Cursor::flag`] reads them.
     fn flags(&mut self, n: usize) -> Option<u32> {
-        let rest = self.line.get(self.at..)?;
+        let rest = self.rest()?;
         if let Some(bits) = rest.get(..2 * n).and_then(flag_pairs) {
             self.at += 2 * n;
             return Some(bits);
@@ -351,10 +386,6 @@ impl<'a> Cursor<'a> {
             }
         }
         Some(bits)
-    }
-
-    fn at_end(&self) -> bool {
-        self.at == self.line.len() + 1
     }
 }
 
@@ -449,35 +480,40 @@ fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(*eight))
 }
 
-/// Where the first tab of `rest` is (its length if it has none). Short fields, the usual
-/// case here, are searched a word at a time: a byte equal to a tab becomes zero after the
-/// xor, and the borrow trick marks the first zero byte exactly (a borrow only runs towards
-/// later bytes). Long ones go to `memchr`.
+/// Where the first tab or line feed of `rest` is (its length if it has neither). Short
+/// fields, the usual case here, are searched a word at a time: a byte equal to the one
+/// sought becomes zero after the xor, and the borrow trick marks the first zero byte exactly
+/// (a borrow only runs towards later bytes). Long ones go to `memchr2`.
 #[inline]
-fn find_tab(rest: &[u8]) -> usize {
+fn find_tab_or_line_feed(rest: &[u8]) -> usize {
     let mut at = 0;
     while at < 32 {
         let Some(w) = word_at(rest, at) else {
             return at
                 + rest[at..]
                     .iter()
-                    .position(|&b| b == b'\t')
+                    .position(|&b| b == b'\t' || b == b'\n')
                     .unwrap_or(rest.len() - at);
         };
-        let x = w ^ splat(b'\t');
-        let zero = x.wrapping_sub(splat(1)) & !x & HIGH_BITS;
+        let (t, n) = (w ^ splat(b'\t'), w ^ splat(b'\n'));
+        let zero = (t.wrapping_sub(splat(1)) & !t | n.wrapping_sub(splat(1)) & !n) & HIGH_BITS;
         if zero != 0 {
             return at + (zero.trailing_zeros() / 8) as usize;
         }
         at += 8;
     }
-    at + memchr::memchr(b'\t', &rest[at..]).unwrap_or(rest.len() - at)
+    at + memchr::memchr2(b'\t', b'\n', &rest[at..]).unwrap_or(rest.len() - at)
 }
 
-/// Parses a line of a file whose columns are exactly the public ones, in order. `None` for
-/// anything unusual; the caller then parses the line the careful way, which names the error.
-fn parse_standard(line: &[u8]) -> Option<Parsed<'_>> {
-    let mut c = Cursor { line, at: 0 };
+/// Parses the line starting at `at` of a chunk whose columns are exactly the public ones,
+/// in order, and says where the next line starts. `None` for anything unusual; the caller
+/// then parses the line the careful way, which names the error.
+fn parse_standard(bytes: &[u8], at: usize) -> Option<(Parsed<'_>, usize)> {
+    let mut c = Cursor {
+        bytes,
+        at,
+        ended: false,
+    };
     let note_id = c.int()?;
     let rater = c.rater().filter(|r| *r != RaterKey::Text(""))?;
     let created_at_millis = c.int()?;
@@ -520,7 +556,7 @@ fn parse_standard(line: &[u8]) -> Option<Parsed<'_>> {
         raw => Some(std::str::from_utf8(raw).ok()?),
     };
     let suggestion_id = c.opt_int()?;
-    c.at_end().then_some(Parsed {
+    let parsed = Parsed {
         note_id,
         rater,
         created_at_millis,
@@ -532,7 +568,8 @@ fn parse_standard(line: &[u8]) -> Option<Parsed<'_>> {
         source,
         suggestion,
         suggestion_id,
-    })
+    };
+    c.ended.then_some((parsed, c.at))
 }
 
 /// Parses whole lines. Returns the ratings and the number of line ends in `bytes`; line
@@ -553,24 +590,24 @@ fn parse_chunk(
             .enumerate()
             .all(|(i, p)| *p == Some(i));
     let mut fields: Vec<&[u8]> = Vec::with_capacity(layout.width() + 1);
-    let lines = memchr::memchr_iter(b'\n', bytes)
-        .chain(std::iter::once(bytes.len()))
-        .scan(0, |start, end| {
-            let line = &bytes[*start..end];
-            *start = end + 1;
-            Some(line)
-        });
     let mut line_ends = 0u64;
-    for (line, mut text) in (1..).zip(lines) {
-        line_ends = line - 1;
+    let mut at = 0;
+    let mut line = 1u64;
+    while at < bytes.len() {
+        // The fast path finds the line's end as it reads it.
+        if standard && let Some((parsed, next)) = parse_standard(bytes, at) {
+            chunk.push(parsed);
+            line_ends += (bytes[next - 1] == b'\n') as u64;
+            at = next;
+            line += 1;
+            continue;
+        }
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let mut text = &bytes[at..end];
         if let Some(stripped) = text.strip_suffix(b"\r") {
             text = stripped;
         }
         if !text.is_empty() {
-            if standard && let Some(parsed) = parse_standard(text) {
-                chunk.push(parsed);
-                continue;
-            }
             split_fields(text, &mut fields);
             if fields.len() != layout.width() {
                 return Err(FormatError::Ragged {
@@ -586,6 +623,9 @@ fn parse_chunk(
                 line,
             })?);
         }
+        line_ends += (end < bytes.len()) as u64;
+        at = end + 1;
+        line += 1;
     }
     Ok((chunk.finish(), line_ends))
 }
@@ -1524,23 +1564,40 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
 
         /// The fast path reads a line exactly as the generic path does, or declines it (the
-        /// generic path then reads it, or names the error); it never declines a plain line.
+        /// generic path then reads it, or names the error); it never declines a plain line,
+        /// and it ends the line where `parse_chunk` would cut it: at the first line feed
+        /// (a carriage return before it is part of the line end), or at the chunk's end.
         #[test]
         fn fast_and_generic_paths_agree((text, plain) in line_with_near_misses()) {
             let layout = Layout::positional(Path::new("r.tsv"), &SPECS, SPECS.len()).unwrap();
+            let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
+            let line = text[..end].strip_suffix(b"\r").unwrap_or(&text[..end]);
             let mut fields = Vec::new();
-            split_fields(&text, &mut fields);
+            split_fields(line, &mut fields);
             let generic = if fields.len() == SPECS.len() {
                 parse(&Row { layout: &layout, fields: &fields, line: 1 }).ok()
             } else {
                 None
             };
-            let fast = parse_standard(&text);
+            // The line in a chunk, followed by another line.
+            let mut chunk = text.clone();
+            chunk.extend_from_slice(b"\n7\tr\t1");
+            let fast = parse_standard(&chunk, 0);
             if plain {
                 proptest::prop_assert!(fast.is_some(), "plain line declined: {:?}", String::from_utf8_lossy(&text));
             }
-            if let Some(fast) = fast {
+            if let Some((fast, next)) = fast {
+                proptest::prop_assert_eq!(next, end + 1);
                 proptest::prop_assert_eq!(Some(fast), generic);
+            }
+            // The line at the end of a chunk.
+            if end == text.len() {
+                let last = parse_standard(&text, 0);
+                proptest::prop_assert_eq!(last.is_some(), parse_standard(&chunk, 0).is_some());
+                if let Some((last, next)) = last {
+                    proptest::prop_assert_eq!(next, text.len());
+                    proptest::prop_assert_eq!(Some(last), parse_standard(&chunk, 0).map(|(p, _)| p));
+                }
             }
         }
 
@@ -1564,23 +1621,28 @@ mod tests {
             proptest::prop_assert_eq!(flag_pairs(&bytes), expected);
         }
 
-        /// The word-at-a-time tab search finds the first tab, at any length and alignment,
+        /// The word-at-a-time search finds the first tab or line feed, at any length and alignment,
         /// bytes from 0x80 up included.
         #[test]
-        fn find_tab_finds_the_first_tab(
+        fn find_tab_or_line_feed_finds_the_first(
             bytes in proptest::collection::vec(
                 proptest::prop_oneof![
                     1 => proptest::strategy::Just(b'\t'),
                     1 => proptest::strategy::Just(0x89u8),
                     1 => proptest::strategy::Just(0x08u8),
                     1 => proptest::strategy::Just(0x0Au8),
+                    1 => proptest::strategy::Just(0x8Au8),
+                    1 => proptest::strategy::Just(0x0Bu8),
                     20 => proptest::prelude::any::<u8>(),
                 ],
                 0..80,
             )
         ) {
-            let expected = bytes.iter().position(|&b| b == b'\t').unwrap_or(bytes.len());
-            proptest::prop_assert_eq!(find_tab(&bytes), expected);
+            let expected = bytes
+                .iter()
+                .position(|&b| b == b'\t' || b == b'\n')
+                .unwrap_or(bytes.len());
+            proptest::prop_assert_eq!(find_tab_or_line_feed(&bytes), expected);
         }
     }
 }
