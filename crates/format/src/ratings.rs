@@ -720,6 +720,15 @@ impl Buffer {
     }
 }
 
+/// An empty builder, keeping the unused columns when `options` asks for them.
+fn new_builder(options: &ReadOptions) -> RatingsBuilder {
+    if options.keep_unused_columns {
+        RatingsBuilder::keeping_unused_columns()
+    } else {
+        RatingsBuilder::default()
+    }
+}
+
 /// Reads ratings from a file or a directory of part files (sorted by name). `progress` is
 /// called with the number of ratings read so far.
 pub fn read_ratings_with_progress(
@@ -727,11 +736,7 @@ pub fn read_ratings_with_progress(
     options: &ReadOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Ratings> {
-    let mut builder = if options.keep_unused_columns {
-        RatingsBuilder::keeping_unused_columns()
-    } else {
-        RatingsBuilder::default()
-    };
+    let mut builder = new_builder(options);
     for file in crate::source::input_files(path)? {
         match crate::source::open_mapped(&file)? {
             crate::source::Input::Mapped(map) => {
@@ -786,11 +791,7 @@ pub fn read_ratings_from_in_blocks(
     block: usize,
     chunk: usize,
 ) -> Result<Ratings> {
-    let mut builder = if options.keep_unused_columns {
-        RatingsBuilder::keeping_unused_columns()
-    } else {
-        RatingsBuilder::default()
-    };
+    let mut builder = new_builder(options);
     let mut input = crate::source::decompressing(input).map_err(|e| FormatError::io(path, e))?;
     read_file(
         &mut input,
@@ -992,11 +993,7 @@ pub fn read_ratings_in_memory_in_blocks(
     block: usize,
     chunk: usize,
 ) -> Result<Ratings> {
-    let mut builder = if options.keep_unused_columns {
-        RatingsBuilder::keeping_unused_columns()
-    } else {
-        RatingsBuilder::default()
-    };
+    let mut builder = new_builder(options);
     read_in_memory(
         bytes,
         path,

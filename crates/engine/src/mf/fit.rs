@@ -545,13 +545,7 @@ mod tests {
             assert_eq!(bits(&g.note_intercept), bits(&apart.note_intercept));
             assert_eq!(bits(&g.note_factor), bits(&apart.note_factor));
             if frozen.raters {
-                assert!(
-                    g.rater_intercept
-                        .iter()
-                        .chain(&g.rater_factor)
-                        .all(|x| *x == 0.0)
-                );
-                assert_eq!(g.global_intercept, 0.0);
+                assert_raters_and_global_frozen(&g);
             } else {
                 assert_eq!(bits(&g.rater_intercept), bits(&apart.rater_intercept));
                 assert_eq!(bits(&g.rater_factor), bits(&apart.rater_factor));
@@ -561,6 +555,17 @@ mod tests {
     }
 
     /// Numerical gradient of the loss at `f` in the coordinate chosen by `pick`.
+    /// The gradient of frozen raters and global intercept is zero.
+    fn assert_raters_and_global_frozen(g: &Factors) {
+        assert!(
+            g.rater_intercept
+                .iter()
+                .chain(&g.rater_factor)
+                .all(|x| *x == 0.0)
+        );
+        assert_eq!(g.global_intercept, 0.0);
+    }
+
     fn numeric_gradient(
         m: &RatingMatrix,
         p: &ValidMfParams,
@@ -637,14 +642,7 @@ mod tests {
             raters: true,
             global_intercept: true,
         };
-        let g = gradient(&m, &params, &f, frozen);
-        assert!(
-            g.rater_intercept
-                .iter()
-                .chain(&g.rater_factor)
-                .all(|x| *x == 0.0)
-        );
-        assert_eq!(g.global_intercept, 0.0);
+        assert_raters_and_global_frozen(&gradient(&m, &params, &f, frozen));
     }
 
     /// The replayed Adam loop lowers the loss towards the optimum's, leaves frozen blocks

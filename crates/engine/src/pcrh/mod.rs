@@ -233,17 +233,15 @@ fn fit<'a>(
         (!decided_before).then_some(nth)
     };
     // The training rows (note, size) and their keys; a size with too few notes is left out.
-    let mut candidates: Vec<(u64, u32, u32)> = Vec::new();
+    // Each row: its key, the note, the size and the time of the size-th rating.
+    let mut candidates: Vec<(u64, u32, u32, i64)> = Vec::new();
     for (size, _) in THRESHOLDS {
         let before = candidates.len();
-        candidates.extend(
-            (0..inputs.notes.len())
-                .filter(|&n| nth_rating(n, size).is_some())
-                .map(|n| {
-                    let id = inputs.notes[n].note_id as u64;
-                    (mix(id ^ (u64::from(size) << 56)), n as u32, size)
-                }),
-        );
+        candidates.extend((0..inputs.notes.len()).filter_map(|n| {
+            let nth = nth_rating(n, size)?;
+            let id = inputs.notes[n].note_id as u64;
+            Some((mix(id ^ (u64::from(size) << 56)), n as u32, size, nth))
+        }));
         if candidates.len() - before < MIN_ROWS_PER_SIZE {
             candidates.truncate(before);
         }
@@ -256,15 +254,14 @@ fn fit<'a>(
     if candidates.len() > max_rows {
         candidates.select_nth_unstable(max_rows);
         candidates.truncate(max_rows);
-        candidates.sort_unstable_by_key(|&(_, n, size)| (size, n));
+        candidates.sort_unstable_by_key(|&(_, n, size, _)| (size, n));
     }
     let mut rows = Vec::with_capacity(candidates.len() * FEATURES);
     let mut labels = Vec::with_capacity(candidates.len());
     let mut scored = Vec::new();
-    for &(_, n, size) in &candidates {
+    for &(_, n, size, nth) in &candidates {
         let n = n as usize;
         let note = &inputs.notes[n];
-        let nth = nth_rating(n, size).expect("a candidate");
         let all = by_note.of(n);
         scored.clear();
         scored.extend(all.iter().copied().filter(|&k| {
