@@ -78,27 +78,27 @@ fn sub_model_prescoring_matches_the_reference_tables() {
             let notes = agreement(&t.note_intercept, &theirs.note_intercept);
             let raters = agreement(&t.rater_intercept, &theirs.rater_intercept);
             let factors = agreement(&t.note_factor, &theirs.note_factor);
-            // Group 14's reference fit uses a normalized loss bridgenotes does not reproduce.
-            if config.spec.name != "MFGroupScorer_14" {
-                assert!(
-                    notes.r >= 0.93,
-                    "{dataset} {}: {}",
-                    config.spec.name,
-                    notes.r
-                );
-                assert!(
-                    raters.r >= 0.93,
-                    "{dataset} {}: {}",
-                    config.spec.name,
-                    raters.r
-                );
-                assert!(
-                    factors.r.abs() >= 0.75,
-                    "{dataset} {}: {}",
-                    config.spec.name,
-                    factors.r
-                );
-            }
+            // Group 14 (normalized loss, diamond penalty) included: its reference fit is a
+            // short Adam run from a random draw, which bridgenotes replays from its own
+            // draw; on tiny-s1 the two land in the same place.
+            assert!(
+                notes.r >= 0.93,
+                "{dataset} {}: {}",
+                config.spec.name,
+                notes.r
+            );
+            assert!(
+                raters.r >= 0.93,
+                "{dataset} {}: {}",
+                config.spec.name,
+                raters.r
+            );
+            assert!(
+                factors.r.abs() >= 0.75,
+                "{dataset} {}: {}",
+                config.spec.name,
+                factors.r
+            );
             assert!(
                 same as f64 >= 0.9 * both as f64,
                 "{dataset} {}: helpfulness {same}/{both}",

@@ -67,18 +67,47 @@ fn final_statuses_agree_with_the_reference() {
             ("coreWithTopicsRatingStatus", 99.0),
             ("expansionRatingStatus", 97.0),
             ("expansionPlusRatingStatus", 97.0),
-            ("groupRatingStatus", 97.0),
+            ("groupRatingStatus", 98.5),
             ("multiGroupRatingStatus", 94.5),
             ("topicRatingStatus", 97.0),
             ("gaussianRatingStatus", 99.3),
             ("gaussianCoreWithTopicsRatingStatus", 99.3),
             ("coverageRatingStatus", 99.5),
+            // The tags the core model's tag-outlier rule acted on (empty where it did not).
+            ("activeFilterTags", 93.5),
         ] {
             let (compared, same) = column_agreement(&ours, &theirs, column);
             let share = 100.0 * same as f64 / compared.max(1) as f64;
             println!("{dataset}: {column} agrees on {same}/{compared} notes ({share:.2} %)");
             assert!(compared > 0, "{dataset}: the reference fills {column}");
             assert!(share >= min_share, "{dataset} {column}: {share:.2} %");
+        }
+        // Each model's note parameters, over notes both sides scored. Factors are compared
+        // in magnitude where the reference's sign is a coin toss (the coverage model's);
+        // the multi-group and topic factors, whose sides the reference picks differently
+        // on small-s2, are left out.
+        for (column, min_r, magnitude) in [
+            ("coreNoteIntercept", 0.999, false),
+            ("coreNoteFactor1", 0.998, false),
+            ("coreWithTopicsNoteIntercept", 0.9995, false),
+            ("coreWithTopicsNoteFactor1", 0.9995, false),
+            ("expansionNoteIntercept", 0.997, false),
+            ("expansionNoteFactor1", 0.997, false),
+            ("expansionPlusNoteIntercept", 0.985, false),
+            ("expansionPlusNoteFactor1", 0.98, false),
+            ("groupNoteIntercept", 0.997, false),
+            ("groupNoteFactor1", 0.95, false),
+            ("multiGroupNoteIntercept", 0.995, false),
+            ("topicNoteIntercept", 0.99, false),
+            ("gaussianNoteIntercept", 0.99, false),
+            ("gaussianNoteFactor1", 0.998, false),
+            ("coverageNoteIntercept", 0.9999, false),
+            ("coverageNoteFactor1", 0.9999, true),
+        ] {
+            let r = pearson(&ours, &theirs, column);
+            let r = if magnitude { r.abs() } else { r };
+            println!("{dataset}: {column} r = {r:.6}");
+            assert!(r >= min_r, "{dataset} {column}: r = {r:.6}");
         }
         pcrh_agrees(dataset, out.path(), &dir, min_pcrh_r);
         // Contributor state after the run.
@@ -91,6 +120,8 @@ fn final_statuses_agree_with_the_reference() {
             "authorTopNotHelpfulTagValues",
             "isEmergingWriter",
             "crhTotal90d",
+            "modelingGroup",
+            "modelingMultiGroup",
         ] {
             let (compared, same) =
                 keyed_agreement(&ours_hs, &theirs_hs, "raterParticipantId", column);
@@ -99,6 +130,31 @@ fn final_statuses_agree_with_the_reference() {
                 "{dataset}: {column} agrees for {same}/{compared} contributors ({share:.2} %)"
             );
             assert!(share >= 97.5, "{dataset} {column}: {share:.2} %");
+        }
+        // Which contributors carry each model's prescoring parameters (from the prescoring
+        // rater tables, first-round ones only with a row there).
+        for column in [
+            "coreRaterIntercept",
+            "coreFirstRoundRaterIntercept",
+            "expansionRaterIntercept",
+            "coreWithTopicsRaterIntercept",
+        ] {
+            let (ours_v, theirs_v) = (
+                column_values(&ours_hs, "raterParticipantId", column),
+                column_values(&theirs_hs, "raterParticipantId", column),
+            );
+            let filled = |v: Option<&String>| v.is_some_and(|v| !v.is_empty());
+            let either = theirs_v
+                .iter()
+                .filter(|(id, t)| !t.is_empty() || filled(ours_v.get(*id)))
+                .count();
+            let both = theirs_v
+                .iter()
+                .filter(|(id, t)| !t.is_empty() && filled(ours_v.get(*id)))
+                .count();
+            let share = 100.0 * both as f64 / either.max(1) as f64;
+            println!("{dataset}: {column} filled for the same {both}/{either} contributors");
+            assert!(share >= 98.5, "{dataset} {column}: {share:.2} %");
         }
         let status =
             |t: &bridgenotes_format::table::TextTable| -> HashMap<String, (String, String)> {
@@ -237,4 +293,38 @@ fn column_values(
         .zip(t.column(column).unwrap())
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// Pearson r of `column` between the two scored-notes tables, over notes with a number on
+/// both sides.
+fn pearson(
+    ours: &bridgenotes_format::table::TextTable,
+    theirs: &bridgenotes_format::table::TextTable,
+    column: &str,
+) -> f64 {
+    let ours = column_values(ours, "noteId", column);
+    let pairs: Vec<(f64, f64)> = column_values(theirs, "noteId", column)
+        .iter()
+        .filter_map(|(id, t)| {
+            let o = ours.get(id)?.parse::<f64>().ok()?;
+            Some((o, t.parse::<f64>().ok()?))
+        })
+        .collect();
+    assert!(
+        pairs.len() > 10,
+        "{column}: {} notes on both sides",
+        pairs.len()
+    );
+    let n = pairs.len() as f64;
+    let (mx, my) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (x, y) in &pairs {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    sxy / (sxx * syy).sqrt()
 }

@@ -93,6 +93,15 @@ impl ScorerPrescoring {
         self.rater_intercept[u].is_some() && self.rater_factor[u].is_some()
     }
 
+    /// Whether participant `u` has a row in the reference's prescoring rater table: raters
+    /// of the final prescoring round and raters with a helpfulness verdict. Raters only of
+    /// the first round have none, so their first-round parameters are not reported.
+    pub fn has_rater_row(&self, u: usize) -> bool {
+        self.rater_intercept[u].is_some()
+            || self.above_helpfulness_threshold[u].is_some()
+            || self.rater_agree_ratio[u].is_some()
+    }
+
     /// Whether participant `u` passed the helpfulness filter (missing counts as no).
     pub fn is_helpful(&self, u: usize) -> bool {
         self.above_helpfulness_threshold[u] == Some(true)

@@ -65,6 +65,8 @@ struct Penalties {
     rater_intercept: f64,
     rater_factor: f64,
     global: f64,
+    /// The diamond penalty on each note's |i_n · f_n|.
+    diamond: f64,
 }
 
 fn penalties(matrix: &RatingMatrix, params: &ValidMfParams) -> Penalties {
@@ -80,6 +82,7 @@ fn penalties(matrix: &RatingMatrix, params: &ValidMfParams) -> Penalties {
         note_factor: p.note_factor_lambda * n / note_rows,
         rater_intercept: p.rater_intercept_lambda * n / rater_rows,
         rater_factor: p.rater_factor_lambda * n / rater_rows,
+        diamond: p.diamond_lambda * n / note_rows,
         global: if p.use_global_intercept {
             p.global_intercept_lambda * n
         } else {
@@ -88,30 +91,41 @@ fn penalties(matrix: &RatingMatrix, params: &ValidMfParams) -> Penalties {
     }
 }
 
-/// Sufficient statistics of one block: Σ x, Σ x², Σ e, Σ e·x over its ratings, where e is
-/// the rating minus everything but this block's terms and x the other side's factor.
+/// Sufficient statistics of one block: Σ w, Σ w·x, Σ w·x², Σ w·e, Σ w·e·x over its
+/// ratings, where e is the rating minus everything but this block's terms, x the other
+/// side's factor and w the rating's loss weight (1 without weights).
 #[derive(Default)]
 struct BlockSums {
-    count: usize,
+    weight: f64,
     x: f64,
     xx: f64,
     e: f64,
     ex: f64,
 }
 
+/// The weight of the `j`-th rating of a block (1 without weights).
+#[inline]
+fn weight_at(weights: Option<&[f64]>, j: usize) -> f64 {
+    weights.map_or(1.0, |w| w[j])
+}
+
 impl BlockSums {
-    fn add(&mut self, e: f64, x: f64) {
-        self.count += 1;
-        self.x += x;
-        self.xx += x * x;
-        self.e += e;
-        self.ex += e * x;
+    fn add(&mut self, e: f64, x: f64, w: f64) {
+        self.weight += w;
+        self.x += w * x;
+        self.xx += w * x * x;
+        self.e += w * e;
+        self.ex += w * e * x;
     }
 
-    /// Solves min Σ (e_k − i − x_k f)² + a i² + b f² for (i, f); keeps `current` if singular.
-    fn solve(&self, a: f64, b: f64, current: (f64, f64)) -> (f64, f64) {
-        let s0 = self.count as f64 + a;
+    /// Solves min Σ w_k (e_k − i − x_k f)² + a i² + b f² + d |i f| for (i, f); keeps
+    /// `current` if singular.
+    fn solve(&self, a: f64, b: f64, d: f64, current: (f64, f64)) -> (f64, f64) {
+        let s0 = self.weight + a;
         let s2 = self.xx + b;
+        if d != 0.0 {
+            return self.solve_diamond(s0, s2, d, current);
+        }
         let det = s0 * s2 - self.x * self.x;
         if det.abs() < 1e-300 {
             return current;
@@ -120,6 +134,49 @@ impl BlockSums {
             (self.e * s2 - self.ex * self.x) / det,
             (s0 * self.ex - self.x * self.e) / det,
         )
+    }
+
+    /// The block problem with the diamond penalty. In each quadrant |i f| = ±i f, so the
+    /// objective is a quadratic there: the minimum is a stationary point of one quadrant's
+    /// quadratic lying in that quadrant, or on an axis (i = 0 or f = 0), where the
+    /// penalty vanishes. Every candidate is evaluated and the lowest kept (first on ties).
+    fn solve_diamond(&self, s0: f64, s2: f64, d: f64, current: (f64, f64)) -> (f64, f64) {
+        let (p, q, b) = (self.e, self.ex, self.x);
+        let objective = |i: f64, f: f64| {
+            s0 * i * i + 2.0 * b * i * f + s2 * f * f - 2.0 * p * i - 2.0 * q * f
+                + d * (i * f).abs()
+        };
+        let mut candidates = vec![(0.0, 0.0)];
+        if s0 > 0.0 {
+            candidates.push((p / s0, 0.0));
+        }
+        if s2 > 0.0 {
+            candidates.push((0.0, q / s2));
+        }
+        for side in [1.0, -1.0] {
+            let cross = b + side * d / 2.0;
+            let det = s0 * s2 - cross * cross;
+            if det > 1e-300 {
+                let i = (p * s2 - q * cross) / det;
+                let f = (s0 * q - cross * p) / det;
+                if side * i * f >= 0.0 {
+                    candidates.push((i, f));
+                }
+            }
+        }
+        if s0 <= 0.0 && s2 <= 0.0 {
+            return current;
+        }
+        let mut best = candidates[0];
+        let mut best_value = objective(best.0, best.1);
+        for &(i, f) in &candidates[1..] {
+            let value = objective(i, f);
+            if value < best_value {
+                best = (i, f);
+                best_value = value;
+            }
+        }
+        best
     }
 }
 
@@ -133,11 +190,21 @@ fn update_notes(matrix: &RatingMatrix, f: &mut Factors, pen: &Penalties) {
         .with_min_len(CHUNK)
         .for_each(|(n, (i_n, f_n))| {
             let (raters, values) = matrix.note_ratings(n);
+            let weights = matrix.note_weights(n);
             let mut sums = BlockSums::default();
-            for (&u, &r) in raters.iter().zip(values) {
-                sums.add(r as f64 - mu - ri[u as usize], rf[u as usize]);
+            for (j, (&u, &r)) in raters.iter().zip(values).enumerate() {
+                sums.add(
+                    r as f64 - mu - ri[u as usize],
+                    rf[u as usize],
+                    weight_at(weights, j),
+                );
             }
-            let (i, fac) = sums.solve(pen.note_intercept, pen.note_factor, (*i_n, *f_n));
+            let (i, fac) = sums.solve(
+                pen.note_intercept,
+                pen.note_factor,
+                pen.diamond,
+                (*i_n, *f_n),
+            );
             *i_n = i;
             *f_n = fac;
         });
@@ -153,19 +220,28 @@ fn update_raters(matrix: &RatingMatrix, f: &mut Factors, pen: &Penalties) {
         .with_min_len(CHUNK)
         .for_each(|(u, (i_u, f_u))| {
             let (notes, values) = matrix.rater_ratings(u);
+            let weights = matrix.rater_weights(u);
             let mut sums = BlockSums::default();
-            for (&n, &r) in notes.iter().zip(values) {
-                sums.add(r as f64 - mu - ni[n as usize], nf[n as usize]);
+            for (j, (&n, &r)) in notes.iter().zip(values).enumerate() {
+                sums.add(
+                    r as f64 - mu - ni[n as usize],
+                    nf[n as usize],
+                    weight_at(weights, j),
+                );
             }
-            let (i, fac) = sums.solve(pen.rater_intercept, pen.rater_factor, (*i_u, *f_u));
+            let (i, fac) = sums.solve(pen.rater_intercept, pen.rater_factor, 0.0, (*i_u, *f_u));
             *i_u = i;
             *f_u = fac;
         });
 }
 
-/// Σ over ratings of `term(residual without μ)`, summed in fixed chunk order so the result
-/// does not depend on the thread count.
-fn sum_over_ratings(matrix: &RatingMatrix, f: &Factors, term: impl Fn(f64) -> f64 + Sync) -> f64 {
+/// Σ over ratings of `term(residual without μ, weight)`, summed in fixed chunk order so the
+/// result does not depend on the thread count.
+fn sum_over_ratings(
+    matrix: &RatingMatrix,
+    f: &Factors,
+    term: impl Fn(f64, f64) -> f64 + Sync,
+) -> f64 {
     let partials: Vec<f64> = (0..matrix.notes())
         .into_par_iter()
         .chunks(CHUNK)
@@ -173,12 +249,13 @@ fn sum_over_ratings(matrix: &RatingMatrix, f: &Factors, term: impl Fn(f64) -> f6
             let mut sum = 0.0;
             for n in notes {
                 let (raters, values) = matrix.note_ratings(n);
-                for (&u, &r) in raters.iter().zip(values) {
+                let weights = matrix.note_weights(n);
+                for (j, (&u, &r)) in raters.iter().zip(values).enumerate() {
                     let u = u as usize;
                     let pred = f.rater_intercept[u]
                         + f.note_intercept[n]
                         + f.rater_factor[u] * f.note_factor[n];
-                    sum += term(r as f64 - pred);
+                    sum += term(r as f64 - pred, weight_at(weights, j));
                 }
             }
             sum
@@ -192,8 +269,15 @@ fn update_global(matrix: &RatingMatrix, f: &mut Factors, pen: &Penalties) {
     if n == 0.0 {
         return;
     }
-    let residual = sum_over_ratings(matrix, f, |x| x);
-    f.global_intercept = residual / (n + pen.global);
+    let (residual, total) = if matrix.is_weighted() {
+        (
+            sum_over_ratings(matrix, f, |x, w| w * x),
+            sum_over_ratings(matrix, f, |_, w| w),
+        )
+    } else {
+        (sum_over_ratings(matrix, f, |x, _| x), n)
+    };
+    f.global_intercept = residual / (total + pen.global);
 }
 
 /// A starting point in the basin of the best rank-1 solution: intercepts from an
@@ -290,7 +374,7 @@ pub fn loss(matrix: &RatingMatrix, params: &ValidMfParams, f: &Factors) -> (f64,
         return (0.0, 0.0);
     }
     let mu = f.global_intercept;
-    let mse = sum_over_ratings(matrix, f, |x| (x - mu) * (x - mu)) / n;
+    let mse = sum_over_ratings(matrix, f, |x, w| w * (x - mu) * (x - mu)) / n;
     let reg = penalty(f, &penalties(matrix, params)) / n;
     (mse + reg, mse)
 }
@@ -304,6 +388,28 @@ fn penalty(f: &Factors, pen: &Penalties) -> f64 {
         + pen.rater_intercept * sq(&f.rater_intercept)
         + pen.rater_factor * sq(&f.rater_factor)
         + pen.global * mu * mu
+        + if pen.diamond != 0.0 {
+            pen.diamond
+                * f.note_intercept
+                    .iter()
+                    .zip(&f.note_factor)
+                    .map(|(i, f)| (i * f).abs())
+                    .sum::<f64>()
+        } else {
+            0.0
+        }
+}
+
+/// d|i·f|/di = sign(i·f)·f (0 where i·f = 0, as torch's `abs` has it).
+fn diamond_slope(i: f64, f: f64) -> f64 {
+    let product = i * f;
+    if product > 0.0 {
+        f
+    } else if product < 0.0 {
+        -f
+    } else {
+        0.0
+    }
 }
 
 /// The gradient of [`loss`] at `f`, with the blocks `frozen` leaves fixed (and μ when the
@@ -328,14 +434,16 @@ fn rater_gradient(matrix: &RatingMatrix, f: &Factors, pen: &Penalties, g: &mut F
         .with_min_len(CHUNK)
         .for_each(|(u, (gi, gf))| {
             let (notes, values) = matrix.rater_ratings(u);
+            let weights = matrix.rater_weights(u);
             let (mut si, mut sf) = (0.0, 0.0);
-            for (&note, &r) in notes.iter().zip(values) {
+            for (j, (&note, &r)) in notes.iter().zip(values).enumerate() {
                 let note = note as usize;
-                let e = r as f64
-                    - mu
-                    - f.rater_intercept[u]
-                    - f.note_intercept[note]
-                    - f.rater_factor[u] * f.note_factor[note];
+                let e = weight_at(weights, j)
+                    * (r as f64
+                        - mu
+                        - f.rater_intercept[u]
+                        - f.note_intercept[note]
+                        - f.rater_factor[u] * f.note_factor[note]);
                 si += e;
                 sf += e * f.note_factor[note];
             }
@@ -372,25 +480,33 @@ pub fn loss_and_gradient(
             for (j, (gi, gf)) in gis.iter_mut().zip(gfs.iter_mut()).enumerate() {
                 let note = chunk * CHUNK + j;
                 let (raters, values) = matrix.note_ratings(note);
+                let weights = matrix.note_weights(note);
                 let (mut si, mut sf) = (0.0, 0.0);
-                for (&u, &r) in raters.iter().zip(values) {
+                for (j, (&u, &r)) in raters.iter().zip(values).enumerate() {
                     let u = u as usize;
+                    let w = weight_at(weights, j);
                     let pred = f.rater_intercept[u]
                         + f.note_intercept[note]
                         + f.rater_factor[u] * f.note_factor[note];
                     let x = r as f64 - pred;
-                    squares += (x - mu) * (x - mu);
-                    residuals += x - mu;
-                    let e = r as f64
-                        - mu
-                        - f.rater_intercept[u]
-                        - f.note_intercept[note]
-                        - f.rater_factor[u] * f.note_factor[note];
+                    squares += w * (x - mu) * (x - mu);
+                    residuals += w * (x - mu);
+                    let e = w
+                        * (r as f64
+                            - mu
+                            - f.rater_intercept[u]
+                            - f.note_intercept[note]
+                            - f.rater_factor[u] * f.note_factor[note]);
                     si += e;
                     sf += e * f.rater_factor[u];
                 }
-                *gi = 2.0 * (pen.note_intercept * f.note_intercept[note] - si) / n;
-                *gf = 2.0 * (pen.note_factor * f.note_factor[note] - sf) / n;
+                let (i_n, f_n) = (f.note_intercept[note], f.note_factor[note]);
+                *gi = 2.0 * (pen.note_intercept * i_n - si) / n;
+                *gf = 2.0 * (pen.note_factor * f_n - sf) / n;
+                if pen.diamond != 0.0 {
+                    *gi += pen.diamond * diamond_slope(i_n, f_n) / n;
+                    *gf += pen.diamond * diamond_slope(f_n, i_n) / n;
+                }
             }
             [squares, residuals]
         })
@@ -602,6 +718,99 @@ mod tests {
         assert!(report.mse < loss(&m, &params, &Factors::zeros(40, 60)).1);
     }
 
+    /// `problem` with every rating weighted by a fixed pseudo-random value in [0.25, 2).
+    fn weighted_problem(seed: u64, notes: usize, raters: usize, density: f64) -> RatingMatrix {
+        let m = problem(seed, notes, raters, density);
+        let (mut ns, mut us, mut vs, mut ws) = (vec![], vec![], vec![], vec![]);
+        for n in 0..notes {
+            let (r, v) = m.note_ratings(n);
+            for (&u, &x) in r.iter().zip(v) {
+                ns.push(n as u32);
+                us.push(u);
+                vs.push(x);
+                ws.push(0.25 + ((ns.len() * 7919) % 7) as f64 / 4.0);
+            }
+        }
+        RatingMatrix::new_weighted(notes, raters, &ns, &us, &vs, &ws)
+    }
+
+    /// Weights of 1 change nothing, bit for bit.
+    #[test]
+    fn unit_weights_fit_as_no_weights() {
+        let m = problem(8, 30, 40, 0.3);
+        let (mut ns, mut us, mut vs) = (vec![], vec![], vec![]);
+        for n in 0..30 {
+            let (r, v) = m.note_ratings(n);
+            for (&u, &x) in r.iter().zip(v) {
+                ns.push(n as u32);
+                us.push(u);
+                vs.push(x);
+            }
+        }
+        let ones = vec![1.0; vs.len()];
+        let w = RatingMatrix::new_weighted(30, 40, &ns, &us, &vs, &ones);
+        let params = MfParams::default().validate().unwrap();
+        let (a, ra) = fit(&m, &params, small_init(30, 40), Frozen::default());
+        let (b, rb) = fit(&w, &params, small_init(30, 40), Frozen::default());
+        assert_eq!(a, b);
+        assert_eq!(ra, rb);
+    }
+
+    /// With weights and the diamond penalty the analytic gradient still matches the loss
+    /// (away from the penalty's kinks), and the weighted fit without the penalty reaches a
+    /// stationary point of the weighted loss.
+    #[test]
+    fn weighted_and_diamond_losses_have_matching_gradients() {
+        let m = weighted_problem(9, 20, 30, 0.4);
+        let params = MfParams {
+            diamond_lambda: 0.5,
+            ..MfParams::default()
+        }
+        .validate()
+        .unwrap();
+        let mut f = small_init(20, 30);
+        f.global_intercept = 0.2;
+        f.note_intercept
+            .iter_mut()
+            .enumerate()
+            .for_each(|(k, x)| *x = 0.05 + (k % 5) as f64 * 0.04 - 0.1);
+        let g = gradient(&m, &params, &f, Frozen::default());
+        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-7, "{a} vs {b}");
+        for k in [1, 6, 18] {
+            close(
+                g.note_intercept[k],
+                numeric_gradient(&m, &params, &f, |f| &mut f.note_intercept[k]),
+            );
+            close(
+                g.note_factor[k],
+                numeric_gradient(&m, &params, &f, |f| &mut f.note_factor[k]),
+            );
+        }
+        for k in [0, 29] {
+            close(
+                g.rater_factor[k],
+                numeric_gradient(&m, &params, &f, |f| &mut f.rater_factor[k]),
+            );
+        }
+        close(
+            g.global_intercept,
+            numeric_gradient(&m, &params, &f, |f| &mut f.global_intercept),
+        );
+
+        let plain = MfParams::default().validate().unwrap();
+        let (fitted, _) = fit(&m, &plain, small_init(20, 30), Frozen::default());
+        let g = gradient(&m, &plain, &fitted, Frozen::default());
+        let largest = g
+            .note_intercept
+            .iter()
+            .chain(&g.note_factor)
+            .chain(&g.rater_intercept)
+            .chain(&g.rater_factor)
+            .chain([&g.global_intercept])
+            .fold(0.0f64, |a, x| a.max(x.abs()));
+        assert!(largest < 1e-6, "largest gradient {largest}");
+    }
+
     /// The analytic gradient agrees with central differences of the loss, and frozen
     /// blocks get none.
     #[test]
@@ -745,6 +954,43 @@ mod tests {
                 prop_assert!(now.is_finite());
                 previous = now;
                 f = next;
+            }
+        }
+
+        /// The diamond block solve is the minimum: no point near it, nor on the axes, is
+        /// lower.
+        #[test]
+        fn diamond_block_solve_is_the_minimum(
+            e in proptest::collection::vec(-1.0f64..1.0, 1..12),
+            x in proptest::collection::vec(-1.0f64..1.0, 12),
+            w in proptest::collection::vec(0.1f64..2.0, 12),
+            a in 0.0f64..2.0,
+            b in 0.0f64..2.0,
+            d in 0.01f64..3.0,
+        ) {
+            let mut sums = BlockSums::default();
+            for k in 0..e.len() {
+                sums.add(e[k], x[k], w[k]);
+            }
+            let objective = |i: f64, f: f64| {
+                (0..e.len())
+                    .map(|k| w[k] * (e[k] - i - x[k] * f).powi(2))
+                    .sum::<f64>()
+                    + a * i * i
+                    + b * f * f
+                    + d * (i * f).abs()
+            };
+            let (i, f) = sums.solve(a, b, d, (0.0, 0.0));
+            let best = objective(i, f);
+            for (di, df) in [(1e-3, 0.0), (-1e-3, 0.0), (0.0, 1e-3), (0.0, -1e-3), (1e-3, 1e-3), (-1e-3, 1e-3)] {
+                prop_assert!(best <= objective(i + di, f + df) + 1e-12);
+            }
+            for t in -20..=20 {
+                let v = t as f64 / 10.0;
+                prop_assert!(best <= objective(v, 0.0) + 1e-12);
+                prop_assert!(best <= objective(0.0, v) + 1e-12);
+                prop_assert!(best <= objective(v, v) + 1e-12);
+                prop_assert!(best <= objective(v, -v) + 1e-12);
             }
         }
     }

@@ -22,10 +22,12 @@ mod fit;
 mod matrix;
 mod params;
 mod pseudo_raters;
+mod weights;
 
 pub use adam::fit_adam;
 pub use fit::{Factors, FitReport, Frozen, fit, gradient, loss, spectral_init};
 pub use matrix::RatingMatrix;
 pub(crate) use matrix::counting_sort;
-pub use params::{MfParams, MfParamsError, ValidMfParams};
+pub use params::{MfParams, MfParamsError, NormalizedLoss, ValidMfParams};
 pub use pseudo_raters::{NoteBounds, pseudo_rater_bounds};
+pub use weights::normalized_weights;

@@ -587,17 +587,35 @@ pub fn score_observed(
         &final_status,
         &counts_u32,
     );
+    // Other models' rater parameters. Like the reference, contributor scoring reads each
+    // matrix-factorization scorer's prescoring rater table (prescoring-only scorers such as
+    // group 15's included), not its final fit; group models keep the raters enrolled in
+    // their groups and coalesce into one set of columns.
+    let rater_tables: Vec<(&ScorerConfig, &ScorerPrescoring)> = runs
+        .iter()
+        .filter(|r| r.config.gaussian.is_none())
+        .map(|r| (&r.config, &r.prescored.tables))
+        .chain(extra_prescoring.iter().filter_map(|(name, p)| {
+            extra_configs
+                .iter()
+                .find(|c| c.spec.name == *name)
+                .map(|c| (c, &p.tables))
+        }))
+        .collect();
+    let has_row = |config: &ScorerConfig, t: &ScorerPrescoring, u: usize| {
+        let grouped = matches!(
+            config.kind,
+            ScorerKind::Group(_) | ScorerKind::MultiGroup(_)
+        );
+        t.has_rater_row(u) && (!grouped || config.spec.in_group(&final_view, u))
+    };
     let rows: Vec<usize> = (0..participants)
         .filter(|&u| {
-            tables.rater_intercept[u].is_some()
-                || tables.first_round_rater_intercept[u].is_some()
-                || tables.rater_agree_ratio[u].is_some()
+            tables.has_rater_row(u)
                 || tables.mean_note_score[u].is_some()
                 || contributions.rating[u].is_some()
                 || contributions.authoring[u].is_some()
-                || runs
-                    .iter()
-                    .any(|r| r.config.gaussian.is_none() && r.user_rows[u])
+                || rater_tables.iter().any(|(_, t)| t.has_rater_row(u))
                 || reputation
                     .as_ref()
                     .is_some_and(|rep| rep.rater_reputation[u].is_some())
@@ -615,7 +633,6 @@ pub fn score_observed(
     );
     hs.set("coreRaterIntercept", f32s(pick(&tables.rater_intercept)));
     hs.set("coreRaterFactor1", f32s(pick(&tables.rater_factor)));
-    // Other models' rater parameters; group models coalesce into one set of columns.
     type KindFilter = fn(ScorerKind) -> bool;
     let rater_columns: [(&str, KindFilter); 5] = [
         ("coreWithTopics", |k| k == ScorerKind::CoreWithTopics),
@@ -625,27 +642,27 @@ pub fn score_observed(
         ("multiGroup", |k| matches!(k, ScorerKind::MultiGroup(_))),
     ];
     for (prefix, pick_kind) in rater_columns {
-        let source: Vec<Option<&ScorerRun>> = rows
+        let source: Vec<Option<(&ScorerConfig, &ScorerPrescoring)>> = rows
             .iter()
             .map(|&u| {
-                runs.iter().find(|r| {
-                    r.config.gaussian.is_none() && pick_kind(r.config.kind) && r.user_rows[u]
-                })
+                rater_tables
+                    .iter()
+                    .find(|(c, t)| pick_kind(c.kind) && has_row(c, t, u))
+                    .copied()
             })
             .collect();
-        let params: Vec<(Option<f64>, Option<f64>)> = rows
-            .iter()
-            .zip(&source)
-            .map(|(&u, r)| r.map_or((None, None), |r| r.rater_params(u)))
-            .collect();
+        let param = |values: fn(&ScorerPrescoring) -> &[Option<f64>]| {
+            f32s(
+                rows.iter()
+                    .zip(&source)
+                    .map(|(&u, s)| s.and_then(|(_, t)| values(t)[u])),
+            )
+        };
         hs.set(
             &format!("{prefix}RaterIntercept"),
-            f32s(params.iter().map(|p| p.0)),
+            param(|t| &t.rater_intercept),
         );
-        hs.set(
-            &format!("{prefix}RaterFactor1"),
-            f32s(params.iter().map(|p| p.1)),
-        );
+        hs.set(&format!("{prefix}RaterFactor1"), param(|t| &t.rater_factor));
         let modeling = match prefix {
             "group" => Some("modelingGroup"),
             "multiGroup" => Some("modelingMultiGroup"),
@@ -654,8 +671,8 @@ pub fn score_observed(
         if let Some(column) = modeling {
             hs.set(
                 column,
-                f64s(source.iter().map(|r| {
-                    r.and_then(|r| match r.config.kind {
+                f64s(source.iter().map(|s| {
+                    s.and_then(|(c, _)| match c.kind {
                         ScorerKind::Group(g) | ScorerKind::MultiGroup(g) => Some(f64::from(g)),
                         _ => None,
                     })
@@ -849,13 +866,19 @@ pub fn score_observed(
             ints(rows.iter().map(|&u| Some(state(u).recent_totals[k]))),
         );
     }
+    // First-round parameters come with the prescoring rater table's rows only.
+    let first_round = |values: &[Option<f64>]| -> Vec<Option<f64>> {
+        rows.iter()
+            .map(|&u| values[u].filter(|_| tables.has_rater_row(u)))
+            .collect()
+    };
     hs.set(
         "coreFirstRoundRaterIntercept",
-        f32s(pick(&tables.first_round_rater_intercept)),
+        f32s(first_round(&tables.first_round_rater_intercept)),
     );
     hs.set(
         "coreFirstRoundRaterFactor1",
-        f32s(pick(&tables.first_round_rater_factor)),
+        f32s(first_round(&tables.first_round_rater_factor)),
     );
 
     observer.finished(Stage::Contributors);
@@ -888,8 +911,8 @@ fn pcrh_predictions(
     // reference's prescoring rater table (those with a helpfulness verdict).
     let core_factor: Vec<Option<f64>> = (0..community.participants.len())
         .map(|p| {
-            tables.rater_factor[p].or(tables.first_round_rater_factor[p]
-                .filter(|_| tables.above_helpfulness_threshold[p].is_some()))
+            tables.rater_factor[p]
+                .or(tables.first_round_rater_factor[p].filter(|_| tables.has_rater_row(p)))
         })
         .collect();
     let scored_rater: Vec<bool> = tables.rater_factor.iter().map(Option::is_some).collect();

@@ -2,9 +2,10 @@
 //! it sees, its hyperparameters and its rule thresholds (`run_scoring.py: _get_scorers` and
 //! the scorer constructors in the reference).
 
+use crate::adam::AdamSettings;
 use crate::gaussian::GaussianParams;
 use crate::helpfulness::{HarassmentPenaltyParams, HelpfulnessParams};
-use crate::mf::MfParams;
+use crate::mf::{MfParams, NormalizedLoss};
 use crate::rules::RuleParams;
 use crate::tags::{IncorrectFilterParams, TagFilterParams};
 use crate::topic::Topic;
@@ -163,15 +164,23 @@ impl ScorerConfig {
         match group {
             14 => {
                 config.spec.capture_threshold = Some(0.51);
-                // The reference fits group 14 with a normalized loss (not reproduced), at a
-                // tenth of the learning rate: no Adam replay.
-                config.prescore.replay_adam = None;
+                // Group 14 (the trial group) refits every model under the normalized loss
+                // (the two sides of the factor weighted equally, prolific raters damped) with
+                // the diamond penalty, at a tenth of the learning rate.
+                config.prescore.replay_adam = Some(AdamSettings::with_learning_rate(0.02));
                 config.prescore.mf = MfParams {
                     note_intercept_lambda: 0.03 * 30.0,
                     rater_intercept_lambda: 0.03 * 5.0,
                     global_intercept_lambda: 0.03 * 5.0,
                     note_factor_lambda: 0.03 / 3.0,
                     rater_factor_lambda: 0.03 / 4.0,
+                    diamond_lambda: 0.03 * 25.0,
+                    normalized_loss: Some(NormalizedLoss {
+                        note_sign_alpha: None,
+                        global_sign_norm: true,
+                        note_norm_exp: 0.0,
+                        rater_norm_exp: -0.25,
+                    }),
                     ..MfParams::default()
                 };
                 config.prescore.helpfulness = HelpfulnessParams {

@@ -16,8 +16,8 @@ use crate::helpfulness::{
 };
 use crate::logit::LogitParamsError;
 use crate::mf::{
-    Factors, FitReport, Frozen, MfParams, MfParamsError, RatingMatrix, fit, fit_adam, loss,
-    spectral_init,
+    Factors, FitReport, Frozen, MfParams, MfParamsError, RatingMatrix, ValidMfParams, fit,
+    fit_adam, loss, normalized_weights, spectral_init,
 };
 use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
 use crate::rating_view::RatingView;
@@ -149,29 +149,46 @@ fn fit_rows(
         us.push(u);
         vs.push(ratings.helpful_num[k]);
     }
-    let matrix = RatingMatrix::new(note_rows.len(), rater_rows.len(), &ns, &us, &vs);
+    let (notes, raters) = (note_rows.len(), rater_rows.len());
+    // An earlier fit's values on this fit's rows (0 for rows it did not have).
+    let from = |earlier: &RowFit| {
+        let mut init = Factors::zeros(notes, raters);
+        for (row, n) in earlier.note_rows.iter().enumerate() {
+            if let Some(&i) = note_row.get(n) {
+                init.note_intercept[i as usize] = earlier.factors.note_intercept[row];
+                init.note_factor[i as usize] = earlier.factors.note_factor[row];
+            }
+        }
+        for (row, u) in earlier.rater_rows.iter().enumerate() {
+            if let Some(&i) = rater_row.get(u) {
+                init.rater_intercept[i as usize] = earlier.factors.rater_intercept[row];
+                init.rater_factor[i as usize] = earlier.factors.rater_factor[row];
+            }
+        }
+        init.global_intercept = earlier.factors.global_intercept;
+        init
+    };
+    if params.get().normalized_loss.is_some() {
+        let start = match start {
+            Start::From(earlier) => Some(from(earlier)),
+            Start::Spectral => None,
+        };
+        let (factors, report) =
+            fit_normalized((&ns, &us, &vs), (notes, raters), &params, start, replay);
+        return Ok(RowFit {
+            note_rows,
+            rater_rows,
+            factors,
+            report,
+        });
+    }
+    let matrix = RatingMatrix::new(notes, raters, &ns, &us, &vs);
     let init = match start {
         Start::Spectral => {
-            let seed = deterministic_init(note_rows.len(), rater_rows.len()).rater_factor;
+            let seed = deterministic_init(notes, raters).rater_factor;
             spectral_init(&matrix, &params, &seed)
         }
-        Start::From(earlier) => {
-            let mut init = Factors::zeros(note_rows.len(), rater_rows.len());
-            for (row, n) in earlier.note_rows.iter().enumerate() {
-                if let Some(&i) = note_row.get(n) {
-                    init.note_intercept[i as usize] = earlier.factors.note_intercept[row];
-                    init.note_factor[i as usize] = earlier.factors.note_factor[row];
-                }
-            }
-            for (row, u) in earlier.rater_rows.iter().enumerate() {
-                if let Some(&i) = rater_row.get(u) {
-                    init.rater_intercept[i as usize] = earlier.factors.rater_intercept[row];
-                    init.rater_factor[i as usize] = earlier.factors.rater_factor[row];
-                }
-            }
-            init.global_intercept = earlier.factors.global_intercept;
-            init
-        }
+        Start::From(earlier) => from(earlier),
     };
     let (mut factors, report) = match (start, replay) {
         (Start::From(_), Some(settings)) => {
@@ -193,6 +210,60 @@ fn fit_rows(
         factors,
         report,
     })
+}
+
+/// The reference's normalized-loss fit (`run_mf` with `NormalizedLossHyperparameters`) of
+/// the ratings `(note row, rater row, value)`: a first fit, per-rating weights from its
+/// rater factors, then a second fit under those weights from fresh notes and μ and the
+/// first fit's starting raters. `start` is an earlier fit's values on these rows; `None`
+/// starts both fits from a random draw (the same one), as the reference starts from its own.
+///
+/// The loss of these models has a degenerate optimum (rater factors of one sign standing in
+/// for the heavily penalized note intercepts) that the reference's slow Adam loop, stopped
+/// a hundred-odd epochs in, does not reach; so both fits replay that loop (`replay`)
+/// instead of solving to the optimum. Where it stops depends on the random draw.
+fn fit_normalized(
+    (note, rater, value): (&[u32], &[u32], &[f32]),
+    (notes, raters): (usize, usize),
+    params: &ValidMfParams,
+    start: Option<Factors>,
+    replay: Option<&AdamSettings>,
+) -> (Factors, FitReport) {
+    let h = params
+        .get()
+        .normalized_loss
+        .expect("called for normalized-loss models");
+    let run = |m: &RatingMatrix, start: Factors| match replay {
+        Some(settings) => {
+            let (f, replayed) = fit_adam(m, params, start, Frozen::default(), settings);
+            let (loss, mse) = loss(m, params, &f);
+            let report = FitReport {
+                passes: replayed.epochs,
+                loss,
+                mse,
+            };
+            (f, report)
+        }
+        None => fit(m, params, start, Frozen::default()),
+    };
+    let random = deterministic_init(notes, raters);
+    let first_start = start.clone().unwrap_or_else(|| random.clone());
+    let matrix = RatingMatrix::new(notes, raters, note, rater, value);
+    let (mut first, _) = run(&matrix, first_start);
+    first.identify_sign();
+    let weights = normalized_weights(notes, raters, note, rater, &first.rater_factor, &h);
+    let weighted = RatingMatrix::new_weighted(notes, raters, note, rater, value, &weights);
+    let raters_start = start.unwrap_or_else(|| random.clone());
+    let second_start = Factors {
+        global_intercept: 0.0,
+        note_intercept: vec![0.0; notes],
+        note_factor: random.note_factor,
+        rater_intercept: raters_start.rater_intercept,
+        rater_factor: raters_start.rater_factor,
+    };
+    let (mut second, report) = run(&weighted, second_start);
+    second.identify_sign();
+    (second, report)
 }
 
 /// Ratings for the stable initialization (`get_ratings_for_stable_init`): among the
@@ -257,7 +328,10 @@ fn first_round_fit(
             );
         }
     }
-    fit_free(ratings, keep, &options.mf)
+    // Normalized-loss models replay the reference's loop even from a random start (see
+    // `fit_normalized`).
+    let replay = options.mf.normalized_loss.and(options.replay_adam.as_ref());
+    fit_rows(ratings, keep, &options.mf, Start::Spectral, replay)
 }
 
 /// Everything prescoring produced for one scorer.

@@ -194,12 +194,7 @@ pub(super) fn finish(
     );
     let enrolled_in_groups = |u: usize| !grouped || config.spec.in_group(final_view, u);
     let user_rows: Vec<bool> = (0..participants)
-        .map(|u| {
-            (fits.main.raters[u]
-                || tables.rater_agree_ratio[u].is_some()
-                || tables.rater_intercept[u].is_some())
-                && enrolled_in_groups(u)
-        })
+        .map(|u| (fits.main.raters[u] || tables.has_rater_row(u)) && enrolled_in_groups(u))
         .collect();
     let r = &final_view.ratings;
     let mut counts = vec![0u32; notes];

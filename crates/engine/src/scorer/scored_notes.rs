@@ -4,7 +4,7 @@
 
 use crate::community::Community;
 use crate::prescoring::ScorerPrescoring;
-use crate::rules::{NoteFacts, RuleOutcome, RuleParams, apply_rules, sign_counts};
+use crate::rules::{NoteFacts, Rule, RuleOutcome, RuleParams, apply_rules, sign_counts};
 use crate::tags::{
     IncorrectFilterParams, NoteIncorrectAggregate, NoteTagAggregate, RaterIncorrectCounts,
     TagAggregateParams, TagFilterParams, TagSet, TagThresholds, TaggedRatings, filter_incorrect,
@@ -21,6 +21,8 @@ pub struct ScoredNotes {
     pub facts: Vec<NoteFacts>,
     pub outcome: Vec<Option<RuleOutcome>>,
     pub tag_aggregates: Vec<Option<NoteTagAggregate>>,
+    /// The tags the tag-outlier rule acted on (`activeFilterTags`); empty where the rule did
+    /// not act (outside the scope, or the note was already Not Helpful when it ran).
     pub active_filter_tags: Vec<TagSet>,
     pub incorrect: Vec<Option<NoteIncorrectAggregate>>,
     /// Scorer ratings per note (`numRatings`), before any filter.
@@ -147,10 +149,14 @@ pub fn score_notes(
             intercept_no_high_volume: fits.no_high_volume[n],
             intercept_no_correlated: fits.no_correlated[n],
         };
-        out.outcome
-            .push(selection.notes[n].then(|| apply_rules(&facts, params, true)));
+        let outcome = selection.notes[n].then(|| apply_rules(&facts, params, true));
+        let acted = outcome
+            .as_ref()
+            .is_some_and(|o| o.active_rules.contains(&Rule::TagFilter));
+        out.active_filter_tags
+            .push(if acted { fired } else { TagSet::default() });
+        out.outcome.push(outcome);
         out.facts.push(facts);
-        out.active_filter_tags.push(fired);
     }
     out.tag_aggregates = tag_aggregates;
     out.incorrect = incorrect;
