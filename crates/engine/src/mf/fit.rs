@@ -718,6 +718,43 @@ mod tests {
         assert!(report.mse < loss(&m, &params, &Factors::zeros(40, 60)).1);
     }
 
+    /// The analytic gradient at `f` against central differences of the loss, for the
+    /// notes and raters listed and μ.
+    fn assert_gradient_matches(
+        m: &RatingMatrix,
+        params: &ValidMfParams,
+        f: &Factors,
+        notes: &[usize],
+        raters: &[usize],
+    ) {
+        let g = gradient(m, params, f, Frozen::default());
+        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-7, "{a} vs {b}");
+        for &k in notes {
+            close(
+                g.note_intercept[k],
+                numeric_gradient(m, params, f, |f| &mut f.note_intercept[k]),
+            );
+            close(
+                g.note_factor[k],
+                numeric_gradient(m, params, f, |f| &mut f.note_factor[k]),
+            );
+        }
+        for &k in raters {
+            close(
+                g.rater_intercept[k],
+                numeric_gradient(m, params, f, |f| &mut f.rater_intercept[k]),
+            );
+            close(
+                g.rater_factor[k],
+                numeric_gradient(m, params, f, |f| &mut f.rater_factor[k]),
+            );
+        }
+        close(
+            g.global_intercept,
+            numeric_gradient(m, params, f, |f| &mut f.global_intercept),
+        );
+    }
+
     /// `problem` with every rating weighted by a fixed pseudo-random value in [0.25, 2).
     fn weighted_problem(seed: u64, notes: usize, raters: usize, density: f64) -> RatingMatrix {
         let m = problem(seed, notes, raters, density);
@@ -774,28 +811,7 @@ mod tests {
             .iter_mut()
             .enumerate()
             .for_each(|(k, x)| *x = 0.05 + (k % 5) as f64 * 0.04 - 0.1);
-        let g = gradient(&m, &params, &f, Frozen::default());
-        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-7, "{a} vs {b}");
-        for k in [1, 6, 18] {
-            close(
-                g.note_intercept[k],
-                numeric_gradient(&m, &params, &f, |f| &mut f.note_intercept[k]),
-            );
-            close(
-                g.note_factor[k],
-                numeric_gradient(&m, &params, &f, |f| &mut f.note_factor[k]),
-            );
-        }
-        for k in [0, 29] {
-            close(
-                g.rater_factor[k],
-                numeric_gradient(&m, &params, &f, |f| &mut f.rater_factor[k]),
-            );
-        }
-        close(
-            g.global_intercept,
-            numeric_gradient(&m, &params, &f, |f| &mut f.global_intercept),
-        );
+        assert_gradient_matches(&m, &params, &f, &[1, 6, 18], &[0, 29]);
 
         let plain = MfParams::default().validate().unwrap();
         let (fitted, _) = fit(&m, &plain, small_init(20, 30), Frozen::default());
@@ -821,32 +837,7 @@ mod tests {
         f.global_intercept = 0.2;
         f.note_intercept[3] = 0.1;
         f.rater_intercept[5] = -0.2;
-        let g = gradient(&m, &params, &f, Frozen::default());
-        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-7, "{a} vs {b}");
-        for k in [0, 3, 19] {
-            close(
-                g.note_intercept[k],
-                numeric_gradient(&m, &params, &f, |f| &mut f.note_intercept[k]),
-            );
-            close(
-                g.note_factor[k],
-                numeric_gradient(&m, &params, &f, |f| &mut f.note_factor[k]),
-            );
-        }
-        for k in [0, 5, 29] {
-            close(
-                g.rater_intercept[k],
-                numeric_gradient(&m, &params, &f, |f| &mut f.rater_intercept[k]),
-            );
-            close(
-                g.rater_factor[k],
-                numeric_gradient(&m, &params, &f, |f| &mut f.rater_factor[k]),
-            );
-        }
-        close(
-            g.global_intercept,
-            numeric_gradient(&m, &params, &f, |f| &mut f.global_intercept),
-        );
+        assert_gradient_matches(&m, &params, &f, &[0, 3, 19], &[0, 5, 29]);
         let frozen = Frozen {
             raters: true,
             global_intercept: true,

@@ -158,13 +158,6 @@ fn frozen_fit(
         ..options.mf
     };
     let params = mf.validate()?;
-    let matrix = RatingMatrix::new(
-        c.note_rows.len(),
-        c.rater_rows.len(),
-        &c.note,
-        &c.rater,
-        &c.value,
-    );
     let mut init = Factors::zeros(c.note_rows.len(), c.rater_rows.len());
     for (row, &u) in c.rater_rows.iter().enumerate() {
         init.rater_intercept[row] =
@@ -206,6 +199,13 @@ fn frozen_fit(
             fit(&weighted, &params, start, Frozen::default()).0
         }
         None => {
+            let matrix = RatingMatrix::new(
+                c.note_rows.len(),
+                c.rater_rows.len(),
+                &c.note,
+                &c.rater,
+                &c.value,
+            );
             fit(
                 &matrix,
                 &params,
