@@ -250,6 +250,41 @@ fn scored_notes(out: &mut String, r: &ScoredNotesReport, limit: usize) {
         None => line(out, "decidedBy: not on both sides".into()),
     }
 
+    if !r.other_text_columns.is_empty() {
+        line(out, String::new());
+        line(
+            out,
+            "other text columns (exactly, over every note; empty = empty):".into(),
+        );
+        let rows = r
+            .other_text_columns
+            .iter()
+            .map(|c| {
+                vec![
+                    c.column.clone(),
+                    c.compared.to_string(),
+                    c.agree.to_string(),
+                    percent(c.agree_pct),
+                    c.first_difference.as_ref().map_or(String::new(), |d| {
+                        format!("{}: {:?} vs {:?}", d.key, d.ours, d.theirs)
+                    }),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            "  ",
+            &[
+                "column",
+                "compared",
+                "agree",
+                "agree %",
+                "first difference (ours vs theirs)",
+            ],
+            rows,
+        );
+    }
+
     if !r.models.is_empty() {
         line(out, String::new());
         line(
@@ -356,15 +391,6 @@ fn columns(out: &mut String, title: &str, r: &ColumnsReport) {
         &r.overlap,
         [&r.columns_only_ours, &r.columns_only_theirs],
     );
-    if !r.skipped_text_columns.is_empty() {
-        line(
-            out,
-            format!(
-                "text columns skipped: {}",
-                r.skipped_text_columns.join(", ")
-            ),
-        );
-    }
     line(out, String::new());
     line(
         out,

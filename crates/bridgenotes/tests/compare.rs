@@ -137,12 +137,24 @@ fn the_reference_agrees_with_itself() {
     assert_eq!(column("currentStatus")["kind"], "text");
     assert_eq!(column("pcrhFinalPred")["kind"], "text");
     assert_eq!(column("pcrhExitProba")["pearson_r"], 1.0);
-    assert!(
-        r["aux_note_info"]["skipped_text_columns"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    // Scored notes' other text columns: every model's active rules, the tags, topics.
+    let other = r["scored_notes"]["other_text_columns"].as_array().unwrap();
+    let names: Vec<&str> = other
+        .iter()
+        .map(|c| c["column"].as_str().unwrap())
+        .collect();
+    for name in [
+        "coreActiveRules",
+        "activeFilterTags",
+        "firstTag",
+        "noteTopic",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    assert!(!names.contains(&"coreRatingStatus") && !names.contains(&"decidedBy"));
+    for c in other {
+        assert_eq!(c["agree"], c["compared"], "{}", c["column"]);
+    }
 
     let text = stdout(&bridgenotes(&golden, &golden, &[]));
     assert!(

@@ -211,6 +211,9 @@ pub struct ScoredNotesReport {
     /// Every other `*RatingStatus` column present on both sides, in our column order.
     pub rating_statuses: Vec<StatusComparison>,
     pub decided_by: Option<StatusComparison>,
+    /// The other text columns on both sides (each model's active rules, `activeFilterTags`,
+    /// explanation tags, topics …), compared exactly over every note (empty = empty).
+    pub other_text_columns: Vec<ColumnAgreement>,
     /// The models of [`MODELS`] with a parameter column on at least one side.
     pub models: Vec<ModelComparison>,
     /// Notes whose `finalRatingStatus` differs.
@@ -273,8 +276,6 @@ pub struct ColumnsReport {
     pub columns_only_theirs: Vec<String>,
     /// Columns on both sides except the key, in our column order.
     pub columns: Vec<ColumnAgreement>,
-    /// Text columns left out (numeric-only comparisons).
-    pub skipped_text_columns: Vec<String>,
 }
 
 /// Rows of two tables matched by key.
@@ -538,6 +539,18 @@ pub fn compare_scored_notes(
         .map(|c| compare_categorical(&join, c))
         .collect();
     let decided_by = present("decidedBy").then(|| compare_categorical(&join, "decidedBy"));
+    let other_text_columns = ours
+        .header
+        .iter()
+        .filter(|c| {
+            *c != "noteId"
+                && !c.ends_with("RatingStatus")
+                && *c != "decidedBy"
+                && present(c)
+                && column_kind(ours, theirs, c) == ColumnKind::Text
+        })
+        .map(|c| compare_column(&join, c, ColumnKind::Text))
+        .collect();
     let models = MODELS
         .iter()
         .filter_map(|m| {
@@ -603,6 +616,7 @@ pub fn compare_scored_notes(
         final_rating_status,
         rating_statuses,
         decided_by,
+        other_text_columns,
         models,
         disagreements_total,
         disagreements,
@@ -696,34 +710,25 @@ fn compare_column(join: &Join, column: &str, kind: ColumnKind) -> ColumnAgreemen
 }
 
 /// Per-column agreement of two tables keyed by `key`: numbers within
-/// [`RELATIVE_TOLERANCE`], text exactly; with `numeric_only`, text columns are skipped.
+/// [`RELATIVE_TOLERANCE`], text exactly.
 pub fn compare_columns(
     ours: &TextTable,
     theirs: &TextTable,
     key: &str,
-    numeric_only: bool,
     limit: usize,
 ) -> std::result::Result<ColumnsReport, MissingKey> {
     let join = join(ours, theirs, key, limit)?;
-    let mut columns = Vec::new();
-    let mut skipped_text_columns = Vec::new();
-    for column in &ours.header {
-        if column == key || theirs.position(column).is_none() {
-            continue;
-        }
-        let kind = column_kind(ours, theirs, column);
-        if numeric_only && kind == ColumnKind::Text {
-            skipped_text_columns.push(column.clone());
-        } else {
-            columns.push(compare_column(&join, column, kind));
-        }
-    }
+    let columns = ours
+        .header
+        .iter()
+        .filter(|c| *c != key && theirs.position(c).is_some())
+        .map(|c| compare_column(&join, c, column_kind(ours, theirs, c)))
+        .collect();
     Ok(ColumnsReport {
         columns_only_ours: columns_missing_from(ours, theirs),
         columns_only_theirs: columns_missing_from(theirs, ours),
         overlap: join.overlap,
         columns,
-        skipped_text_columns,
     })
 }
 
@@ -785,11 +790,11 @@ pub fn compare_dirs(ours: &Path, theirs: &Path, limit: usize) -> Result<CompareR
             }
             NOTE_STATUS_HISTORY => {
                 report.note_status_history =
-                    Some(compare_columns(&to, &tt, "noteId", false, limit).map_err(located)?)
+                    Some(compare_columns(&to, &tt, "noteId", limit).map_err(located)?)
             }
             AUX_NOTE_INFO => {
                 report.aux_note_info =
-                    Some(compare_columns(&to, &tt, "noteId", false, limit).map_err(located)?)
+                    Some(compare_columns(&to, &tt, "noteId", limit).map_err(located)?)
             }
             _ => unreachable!("OUTPUT_FILES lists four names"),
         }
@@ -1099,7 +1104,7 @@ mod tests {
              3\tNEEDS_MORE_RATINGS\t\t\n\
              4\tCURRENTLY_RATED_HELPFUL\t1.00001\t",
         );
-        let r = compare_columns(&ours, &theirs, "noteId", false, 20).unwrap();
+        let r = compare_columns(&ours, &theirs, "noteId", 20).unwrap();
         let cols: Vec<_> = r
             .columns
             .iter()
@@ -1127,9 +1132,6 @@ mod tests {
         assert!((ts_r - 1.0).abs() < 1e-9, "{ts_r}");
         assert_eq!(r.columns[1].pearson_r, None, "text has no r");
         assert_eq!(r.columns_only_ours, ["onlyOurs"]);
-        let numeric = compare_columns(&ours, &theirs, "noteId", true, 20).unwrap();
-        assert_eq!(numeric.skipped_text_columns, ["status"]);
-        assert_eq!(numeric.columns.len(), 2);
     }
 
     #[test]
