@@ -66,16 +66,6 @@ impl ScorerRun {
         }
     }
 
-    /// The rater's final intercept and factor (frozen prescoring values of final-fit raters).
-    pub fn rater_params(&self, u: usize) -> (Option<f64>, Option<f64>) {
-        if self.fits.main.raters[u] {
-            let t = &self.prescored.tables;
-            (t.rater_intercept[u], t.rater_factor[u])
-        } else {
-            (None, None)
-        }
-    }
-
     /// The topic of a topic model.
     pub fn topic(&self) -> Option<Topic> {
         match self.config.kind {
