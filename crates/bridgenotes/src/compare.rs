@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use bridgenotes_format::compare::{
-    ColumnKind, ColumnsReport, CompareReport, CoreThreshold, HelpfulnessReport, KeyOverlap,
-    NumericComparison, ScoredNotesReport, StatusComparison, compare_dirs,
+    ColumnAgreement, ColumnKind, ColumnsReport, CompareReport, CoreThreshold, HelpfulnessReport,
+    KeyOverlap, NumericComparison, ScoredNotesReport, StatusComparison, compare_dirs,
 };
 
 use crate::cli::CompareArgs;
@@ -256,33 +256,7 @@ fn scored_notes(out: &mut String, r: &ScoredNotesReport, limit: usize) {
             out,
             "other text columns (exactly, over every note; empty = empty):".into(),
         );
-        let rows = r
-            .other_text_columns
-            .iter()
-            .map(|c| {
-                vec![
-                    c.column.clone(),
-                    c.compared.to_string(),
-                    c.agree.to_string(),
-                    percent(c.agree_pct),
-                    c.first_difference.as_ref().map_or(String::new(), |d| {
-                        format!("{}: {:?} vs {:?}", d.key, d.ours, d.theirs)
-                    }),
-                ]
-            })
-            .collect();
-        table(
-            out,
-            "  ",
-            &[
-                "column",
-                "compared",
-                "agree",
-                "agree %",
-                "first difference (ours vs theirs)",
-            ],
-            rows,
-        );
+        column_table(out, &r.other_text_columns);
     }
 
     if !r.models.is_empty() {
@@ -396,8 +370,12 @@ fn columns(out: &mut String, title: &str, r: &ColumnsReport) {
         out,
         "per column (numbers within 1e-6 relative, text exactly):".into(),
     );
-    let rows = r
-        .columns
+    column_table(out, &r.columns);
+}
+
+/// Per-column agreement, a row a column: kind, counts, r, first difference.
+fn column_table(out: &mut String, columns: &[ColumnAgreement]) {
+    let rows = columns
         .iter()
         .map(|c| {
             vec![

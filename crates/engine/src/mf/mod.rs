@@ -30,4 +30,4 @@ pub use matrix::RatingMatrix;
 pub(crate) use matrix::counting_sort;
 pub use params::{MfParams, MfParamsError, NormalizedLoss, ValidMfParams};
 pub use pseudo_raters::{NoteBounds, pseudo_rater_bounds};
-pub use weights::normalized_weights;
+pub use weights::{normalized_matrix, normalized_weights};

@@ -2,7 +2,20 @@
 //! two sides of the rater factor and damp prolific raters, computed from a first fit's
 //! rater factors and used by a second fit.
 
-use super::NormalizedLoss;
+use super::{NormalizedLoss, RatingMatrix};
+
+/// The ratings `(note row, rater row, value)` as a matrix weighted by
+/// [`normalized_weights`] from the first fit's `rater_factor`: what the second fit of a
+/// normalized-loss model solves.
+pub fn normalized_matrix(
+    (notes, raters): (usize, usize),
+    (note, rater, value): (&[u32], &[u32], &[f32]),
+    rater_factor: &[f64],
+    h: &NormalizedLoss,
+) -> RatingMatrix {
+    let weights = normalized_weights(notes, raters, note, rater, rater_factor, h);
+    RatingMatrix::new_weighted(notes, raters, note, rater, value, &weights)
+}
 
 /// Per-rating weights, in the order of `note` and `rater` (rows of the fit), from the
 /// raters' factors of a first fit (`rater_factor`, per rater row; a factor above 0 counts

@@ -602,17 +602,9 @@ pub fn score_observed(
                 .map(|c| (c, &p.tables))
         }))
         .collect();
-    let has_row = |config: &ScorerConfig, t: &ScorerPrescoring, u: usize| {
-        let grouped = matches!(
-            config.kind,
-            ScorerKind::Group(_) | ScorerKind::MultiGroup(_)
-        );
-        t.has_rater_row(u) && (!grouped || config.spec.in_group(&final_view, u))
-    };
     let rows: Vec<usize> = (0..participants)
         .filter(|&u| {
-            tables.has_rater_row(u)
-                || tables.mean_note_score[u].is_some()
+            tables.mean_note_score[u].is_some()
                 || contributions.rating[u].is_some()
                 || contributions.authoring[u].is_some()
                 || rater_tables.iter().any(|(_, t)| t.has_rater_row(u))
@@ -647,7 +639,9 @@ pub fn score_observed(
             .map(|&u| {
                 rater_tables
                     .iter()
-                    .find(|(c, t)| pick_kind(c.kind) && has_row(c, t, u))
+                    .find(|(c, t)| {
+                        pick_kind(c.kind) && t.has_rater_row(u) && c.keeps_user(&final_view, u)
+                    })
                     .copied()
             })
             .collect();

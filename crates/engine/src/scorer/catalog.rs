@@ -3,6 +3,7 @@
 //! the scorer constructors in the reference).
 
 use crate::adam::AdamSettings;
+use crate::community::Community;
 use crate::gaussian::GaussianParams;
 use crate::helpfulness::{HarassmentPenaltyParams, HelpfulnessParams};
 use crate::mf::{MfParams, NormalizedLoss};
@@ -16,7 +17,7 @@ use super::{
 };
 
 /// The group-model groups with an ordinary matrix-factorization final model: 1–13 and the
-/// trial groups 14 (published without its normalized loss, see [`ScorerConfig::group`]),
+/// trial groups 14 (with the normalized loss and diamond penalty, see [`ScorerConfig::group`]),
 /// 18 and 33. Group 15's final model is Gaussian.
 pub const MF_GROUPS: &[u32] = &[13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 14, 33, 18];
 
@@ -71,6 +72,14 @@ pub struct ScorerConfig {
 }
 
 impl ScorerConfig {
+    /// Whether the scorer's user tables (its `helpfulness_scores` rows) keep participant
+    /// `u`: group and multi-group models keep only raters enrolled in their groups (their
+    /// specs count no unassigned rater as in-group); every other model keeps everyone.
+    pub fn keeps_user(&self, community: &Community, u: usize) -> bool {
+        let grouped = matches!(self.kind, ScorerKind::Group(_) | ScorerKind::MultiGroup(_));
+        !grouped || self.spec.in_group(community, u)
+    }
+
     fn base(kind: ScorerKind, spec: ScorerSpec) -> Self {
         ScorerConfig {
             kind,

@@ -5,7 +5,7 @@
 use crate::community::Community;
 use crate::first_round::{MIN_RATINGS_PER_NOTE, filter_by_counts};
 use crate::mf::{
-    Factors, Frozen, MfParams, MfParamsError, RatingMatrix, fit, normalized_weights,
+    Factors, Frozen, MfParams, MfParamsError, RatingMatrix, fit, normalized_matrix,
     pseudo_rater_bounds,
 };
 use crate::prescoring::ScorerPrescoring;
@@ -174,21 +174,11 @@ fn frozen_fit(
         // there only roughly, and replaying it from another draw agreed less with it (group
         // 14 note factor r 0.91 against 0.997 on tiny-s1).
         Some(h) => {
-            let weights = normalized_weights(
-                c.note_rows.len(),
-                c.rater_rows.len(),
-                &c.note,
-                &c.rater,
+            let weighted = normalized_matrix(
+                (c.note_rows.len(), c.rater_rows.len()),
+                (&c.note, &c.rater, &c.value),
                 &init.rater_factor,
                 &h,
-            );
-            let weighted = RatingMatrix::new_weighted(
-                c.note_rows.len(),
-                c.rater_rows.len(),
-                &c.note,
-                &c.rater,
-                &c.value,
-                &weights,
             );
             let start = Factors {
                 global_intercept: 0.0,

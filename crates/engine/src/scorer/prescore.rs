@@ -17,7 +17,7 @@ use crate::helpfulness::{
 use crate::logit::LogitParamsError;
 use crate::mf::{
     Factors, FitReport, Frozen, MfParams, MfParamsError, RatingMatrix, ValidMfParams, fit,
-    fit_adam, loss, normalized_weights, spectral_init,
+    fit_adam, loss, normalized_matrix, spectral_init,
 };
 use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
 use crate::rating_view::RatingView;
@@ -251,8 +251,12 @@ fn fit_normalized(
     let matrix = RatingMatrix::new(notes, raters, note, rater, value);
     let (mut first, _) = run(&matrix, first_start);
     first.identify_sign();
-    let weights = normalized_weights(notes, raters, note, rater, &first.rater_factor, &h);
-    let weighted = RatingMatrix::new_weighted(notes, raters, note, rater, value, &weights);
+    let weighted = normalized_matrix(
+        (notes, raters),
+        (note, rater, value),
+        &first.rater_factor,
+        &h,
+    );
     let raters_start = start.unwrap_or_else(|| random.clone());
     let second_start = Factors {
         global_intercept: 0.0,

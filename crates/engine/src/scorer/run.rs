@@ -176,15 +176,10 @@ pub(super) fn finish(
         .collect();
 
     // The user table: final-fit raters and the prescoring rater rows.
-    // Group models keep only raters enrolled in their groups (their specs count no
-    // unassigned rater as in-group).
-    let grouped = matches!(
-        config.kind,
-        ScorerKind::Group(_) | ScorerKind::MultiGroup(_)
-    );
-    let enrolled_in_groups = |u: usize| !grouped || config.spec.in_group(final_view, u);
     let user_rows: Vec<bool> = (0..participants)
-        .map(|u| (fits.main.raters[u] || tables.has_rater_row(u)) && enrolled_in_groups(u))
+        .map(|u| {
+            (fits.main.raters[u] || tables.has_rater_row(u)) && config.keeps_user(final_view, u)
+        })
         .collect();
     let r = &final_view.ratings;
     let mut counts = vec![0u32; notes];
