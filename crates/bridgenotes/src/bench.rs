@@ -145,6 +145,110 @@ fn reference_figures(manifest: &std::path::Path) -> anyhow::Result<(f64, f64)> {
     Ok((seconds, peak))
 }
 
+/// One process's wall time and peak resident memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct ProcessFigures {
+    seconds: f64,
+    peak_mib: f64,
+}
+
+/// The peak resident set (`VmHWM`) of a running process, in KiB, from `/proc`.
+fn peak_rss_kib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Runs `command` to completion, sampling its peak memory while it runs.
+fn measure(mut command: std::process::Command, what: &str) -> anyhow::Result<ProcessFigures> {
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {what}"))?;
+    let mut peak_kib: f64 = 0.0;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if let Some(kib) = peak_rss_kib(child.id()) {
+            peak_kib = peak_kib.max(kib);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    anyhow::ensure!(status.success(), "{what} failed ({status})");
+    Ok(ProcessFigures {
+        seconds: started.elapsed().as_secs_f64(),
+        peak_mib: peak_kib / 1024.0,
+    })
+}
+
+/// Runs the reference scorer (`main.py` in `reference`) on a golden dataset's input, one
+/// process per phase as its golden run was made; wall times add up, the peak is the
+/// largest phase's. Its outputs are written to `out`.
+fn run_reference(
+    python: &std::path::Path,
+    reference: &std::path::Path,
+    golden: &std::path::Path,
+    work: &std::path::Path,
+) -> anyhow::Result<ProcessFigures> {
+    anyhow::ensure!(
+        reference.join("main.py").is_file(),
+        "{}: no main.py (give the scoring/src folder of a twitter/communitynotes checkout)",
+        reference.display()
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(golden.join("MANIFEST.json"))?)?;
+    let epoch = manifest["epochMillis"]
+        .as_i64()
+        .context("no epochMillis in the manifest")?;
+    // The reference reads plain TSV files.
+    let input = work.join("golden-reference-in");
+    std::fs::create_dir_all(&input)?;
+    let names = ["notes", "ratings", "noteStatusHistory", "userEnrollment"];
+    for name in names {
+        let from = golden.join("input").join(format!("{name}-00000.tsv.gz"));
+        let to = input.join(format!("{name}-00000.tsv"));
+        let mut reader = bridgenotes_format::source::open(&from)?;
+        let mut file = std::fs::File::create(&to).with_context(|| to.display().to_string())?;
+        std::io::copy(&mut reader, &mut file).with_context(|| from.display().to_string())?;
+    }
+    let out = work.join("golden-reference-out");
+    std::fs::create_dir_all(&out)?;
+    let mut total = ProcessFigures::default();
+    for phase in ["pss", "prescoring", "final", "contributor"] {
+        let mut command = std::process::Command::new(python);
+        command
+            .current_dir(reference)
+            .arg("main.py")
+            .arg("--enrollment")
+            .arg(input.join("userEnrollment-00000.tsv").canonicalize()?)
+            .arg("--notes")
+            .arg(input.join("notes-00000.tsv").canonicalize()?)
+            .arg("--ratings")
+            .arg(input.join("ratings-00000.tsv").canonicalize()?)
+            .arg("--status")
+            .arg(input.join("noteStatusHistory-00000.tsv").canonicalize()?)
+            .arg("--outdir")
+            .arg(out.canonicalize()?)
+            .arg("--epoch-millis")
+            .arg(epoch.to_string())
+            .args(["--phase", phase])
+            .env("WANDB_MODE", "disabled")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let figures = measure(command, &format!("the reference's {phase} phase"))?;
+        println!(
+            "  reference {phase:<12} {:>8.1} s {:>7.0} MiB",
+            figures.seconds, figures.peak_mib
+        );
+        total.seconds += figures.seconds;
+        total.peak_mib = total.peak_mib.max(figures.peak_mib);
+    }
+    Ok(total)
+}
+
 /// `bridgenotes bench-score`: synthesizes datasets of the given sizes (kept in `--data` for
 /// later runs), scores each in a child process, and prints per-stage times, throughput,
 /// peak memory and ratios against a plain streaming pass over the ratings and, on a golden
@@ -168,6 +272,29 @@ pub fn score(args: &crate::cli::BenchScoreArgs) -> anyhow::Result<()> {
             ref_seconds / run.seconds(),
             ref_mib / run.peak_mib()
         );
+        if let Some(reference) = &args.reference {
+            println!("  the reference, run now on this machine:");
+            let now = run_reference(&args.python, reference, golden, &args.data)?;
+            // bridgenotes again, right after it, so both see the same machine state.
+            let run = run_score(&golden.join("input"), &out, true, EPOCH)?;
+            println!(
+                "  reference: {:.1} s, {:.0} MiB; bridgenotes: {:.2} s, {:.0} MiB",
+                now.seconds,
+                now.peak_mib,
+                run.seconds(),
+                run.peak_mib()
+            );
+            println!(
+                "  ratio: {:.0}x faster, {:.1}x less memory (side by side)",
+                now.seconds / run.seconds(),
+                now.peak_mib / run.peak_mib()
+            );
+            println!(
+                "  the reference against its own recorded run: bridgenotes compare {} {}",
+                args.data.join("golden-reference-out").display(),
+                golden.join("reference-output").display()
+            );
+        }
     }
     for &ratings in &args.sizes {
         // Shapes like the public data: 2.5 M notes and 1.4 M raters at 206 M ratings.
@@ -229,6 +356,21 @@ pub fn score(args: &crate::cli::BenchScoreArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_measured_process_reports_its_peak_memory() {
+        // A shell that holds 32 MiB of text for half a second.
+        let mut command = std::process::Command::new("sh");
+        command.args([
+            "-c",
+            "x=$(head -c 33554432 /dev/zero | tr '\\0' a); sleep 0.5",
+        ]);
+        let figures = measure(command, "sh").unwrap();
+        assert!(figures.seconds >= 0.5, "{figures:?}");
+        assert!(figures.peak_mib >= 16.0, "{figures:?}");
+        let failing = std::process::Command::new("false");
+        assert!(measure(failing, "false").is_err());
+    }
 
     #[test]
     fn manifest_wall_times_parse() {

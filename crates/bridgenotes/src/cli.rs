@@ -196,6 +196,15 @@ pub struct BenchScoreArgs {
     /// and memory with the reference's recorded run.
     #[arg(long)]
     pub golden: Option<PathBuf>,
+    /// With --golden: also run the reference scorer on that dataset now, side by side. The
+    /// folder holding its `main.py` (`scoring/src` of a twitter/communitynotes checkout,
+    /// with its Python requirements installed). Its outputs go to
+    /// `--data`/golden-reference-out, for `bridgenotes compare`.
+    #[arg(long, requires = "golden")]
+    pub reference: Option<PathBuf>,
+    /// The Python interpreter that runs --reference.
+    #[arg(long, default_value = "python3", requires = "reference")]
+    pub python: PathBuf,
     #[command(flatten)]
     pub common: Common,
 }

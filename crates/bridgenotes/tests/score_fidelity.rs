@@ -85,7 +85,9 @@ fn final_statuses_agree_with_the_reference() {
         // Each model's note parameters, over notes both sides scored. Factors are compared
         // in magnitude where the reference's sign is a coin toss (the coverage model's);
         // the multi-group and topic factors, whose sides the reference picks differently
-        // on small-s2, are left out.
+        // on small-s2, are left out. For scale: the reference rerun on small-s2 correlates
+        // with its own recorded output at core note intercept r 0.9985 and factor 0.9975
+        // (BENCHMARKS.md, "Side by side with the reference").
         for (column, min_r, magnitude) in [
             ("coreNoteIntercept", 0.999, false),
             ("coreNoteFactor1", 0.998, false),
