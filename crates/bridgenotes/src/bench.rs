@@ -331,11 +331,17 @@ pub fn score(args: &crate::cli::BenchScoreArgs) -> anyhow::Result<()> {
             "\n{ratings} ratings ({notes} notes, {raters} raters), {} threads:",
             run.report["threads"]
         );
-        println!("  {:<44} {:>9} {:>7}", "stage", "seconds", "share");
+        println!(
+            "  {:<44} {:>9} {:>7} {:>13}",
+            "stage", "seconds", "share", "resident MiB"
+        );
         for stage in run.report["stages"].as_array().into_iter().flatten() {
             let s = stage["seconds"].as_f64().unwrap_or(0.0);
+            let resident = stage["resident_bytes"]
+                .as_f64()
+                .map_or("-".to_string(), |b| format!("{:.0}", b / (1024.0 * 1024.0)));
             println!(
-                "  {:<44} {s:>9.2} {:>6.1}%",
+                "  {:<44} {s:>9.2} {:>6.1}% {resident:>13}",
                 stage["stage"].as_str().unwrap_or("?"),
                 100.0 * s / total
             );
@@ -370,6 +376,69 @@ mod tests {
         assert!(figures.peak_mib >= 16.0, "{figures:?}");
         let failing = std::process::Command::new("false");
         assert!(measure(failing, "false").is_err());
+    }
+
+    /// The reference runs one process per phase, in order, on decompressed copies of the
+    /// golden input, from its own folder; a stand-in `main.py` (run by `sh`) logs its calls.
+    #[test]
+    fn the_reference_runs_phase_by_phase_on_the_golden_input() {
+        let golden =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden/tiny-s1");
+        let reference = tempfile::tempdir().unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let log = work.path().join("calls.log");
+        std::fs::write(
+            reference.path().join("main.py"),
+            format!("echo \"$(pwd) $WANDB_MODE $*\" >> {}\n", log.display()),
+        )
+        .unwrap();
+        let figures = run_reference(
+            std::path::Path::new("sh"),
+            reference.path(),
+            &golden,
+            work.path(),
+        )
+        .unwrap();
+        assert!(figures.seconds > 0.0);
+        let calls = std::fs::read_to_string(&log).unwrap();
+        let calls: Vec<&str> = calls.lines().collect();
+        assert_eq!(calls.len(), 4, "{calls:?}");
+        for (call, phase) in calls
+            .iter()
+            .zip(["pss", "prescoring", "final", "contributor"])
+        {
+            let reference_dir = reference.path().canonicalize().unwrap();
+            assert!(
+                call.starts_with(&format!("{} disabled ", reference_dir.display())),
+                "{call}"
+            );
+            assert!(
+                call.ends_with(&format!("--epoch-millis 1795132800000 --phase {phase}")),
+                "{call}"
+            );
+            assert!(
+                call.contains("golden-reference-in/ratings-00000.tsv --status"),
+                "{call}"
+            );
+        }
+        // The input, decompressed byte for byte.
+        let notes = std::fs::read(work.path().join("golden-reference-in/notes-00000.tsv")).unwrap();
+        let mut gz = Vec::new();
+        bridgenotes_format::source::open(&golden.join("input/notes-00000.tsv.gz"))
+            .unwrap()
+            .read_to_end(&mut gz)
+            .unwrap();
+        assert_eq!(notes, gz);
+        // A folder without the reference in it is refused up front.
+        let empty = tempfile::tempdir().unwrap();
+        let err = run_reference(
+            std::path::Path::new("sh"),
+            empty.path(),
+            &golden,
+            work.path(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("no main.py"), "{err}");
     }
 
     #[test]

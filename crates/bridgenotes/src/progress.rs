@@ -34,24 +34,44 @@ pub fn counter(quiet: bool, phase: &str, unit: &str) -> ProgressBar {
 }
 
 /// Wall time per stage of a run, in the order the stages finished (stages that run side
-/// by side overlap, so their times add up to more than the wall time).
+/// by side overlap, so their times add up to more than the wall time), and the process's
+/// resident memory as each finished.
 #[derive(Default)]
-pub struct Timings(std::sync::Mutex<Vec<(String, f64)>>);
+pub struct Timings(std::sync::Mutex<Vec<StageRecord>>);
+
+struct StageRecord {
+    stage: String,
+    seconds: f64,
+    resident_bytes: Option<u64>,
+}
 
 impl Timings {
     pub fn record(&self, stage: &str, seconds: f64) {
-        self.lock().push((stage.to_string(), seconds));
+        let resident_bytes = proc_status_bytes("VmRSS:");
+        self.lock().push(StageRecord {
+            stage: stage.to_string(),
+            seconds,
+            resident_bytes,
+        });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, f64)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<StageRecord>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The stages as JSON objects `{stage, seconds}`.
+    /// The stages as JSON objects `{stage, seconds, resident_bytes}` (`resident_bytes`: the
+    /// whole process's resident memory when the stage finished, null where the system does
+    /// not report it).
     pub fn stages(&self) -> Vec<serde_json::Value> {
         self.lock()
             .iter()
-            .map(|(stage, seconds)| serde_json::json!({ "stage": stage, "seconds": seconds }))
+            .map(|r| {
+                serde_json::json!({
+                    "stage": r.stage,
+                    "seconds": r.seconds,
+                    "resident_bytes": r.resident_bytes,
+                })
+            })
             .collect()
     }
 }
@@ -129,8 +149,13 @@ impl Observer for StageProgress<'_> {
 
 /// The process's peak resident memory (`VmHWM`), where the system reports it.
 pub fn peak_rss_bytes() -> Option<u64> {
+    proc_status_bytes("VmHWM:")
+}
+
+/// A memory figure of `/proc/self/status` (given in KiB there), in bytes.
+fn proc_status_bytes(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }

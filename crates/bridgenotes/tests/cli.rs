@@ -330,6 +330,14 @@ fn score_runs_chosen_scorers_and_reports_stage_timings() {
         "{stages:?}"
     );
     assert!(report["peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
+    for stage in report["stages"].as_array().unwrap() {
+        let resident = stage["resident_bytes"].as_u64().unwrap();
+        assert!(resident > 1 << 20, "{stage}");
+        assert!(
+            resident <= report["peak_rss_bytes"].as_u64().unwrap(),
+            "{stage}"
+        );
+    }
     assert_eq!(report["ratings"].as_u64(), Some(20_800));
     let scored = std::fs::read_to_string(out.join("scored_notes.tsv")).unwrap();
     let header: Vec<&str> = scored.lines().next().unwrap().split('\t').collect();

@@ -161,7 +161,11 @@ pub fn score_observed(
                     options.pseudo_raters,
                 );
                 observer.finished(Stage::Scorer(config.spec.name));
-                Ok(BatchResult::Scorer(run?.map(Box::new)))
+                let run = run?.map(|mut run| {
+                    run.shed_rule_inputs(config.kind == ScorerKind::Core);
+                    Box::new(run)
+                });
+                Ok(BatchResult::Scorer(run))
             } else {
                 let name = reputation_options.spec.name;
                 observer.started(Stage::Scorer(name), i, total);

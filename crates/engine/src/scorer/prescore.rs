@@ -165,6 +165,11 @@ fn fit_rows(
                 init.rater_factor[i as usize] = earlier.factors.rater_factor[row];
             }
         }
+        // The reference's final-round `run_mf` is given no global intercept, so its μ starts
+        // at 0 there. Starting the replay so (2026-12-07) moved small-s2 away from the
+        // reference, beyond its own rerun's spread (core rater intercept r 0.9998 → 0.9977,
+        // coreRatingStatus 99.0 → 97.9 %; tiny-s1 98.6 → 99.0 %), where carrying μ over from
+        // the first round lands where the reference's reruns do; kept.
         init.global_intercept = earlier.factors.global_intercept;
         init
     };

@@ -41,6 +41,18 @@ pub struct ScorerRun {
 }
 
 impl ScorerRun {
+    /// Frees what only the scorer's own rule chain reads: each note's facts and, unless
+    /// `keep_aggregates`, its tag and incorrect-tag aggregates (which only the core model's
+    /// output columns read). Thirty-odd scorers' results wait for meta-scoring together, and
+    /// these per-note tables were most of their memory.
+    pub fn shed_rule_inputs(&mut self, keep_aggregates: bool) {
+        self.scored.facts = Vec::new();
+        if !keep_aggregates {
+            self.scored.tag_aggregates = Vec::new();
+            self.scored.incorrect = Vec::new();
+        }
+    }
+
     /// The scorer's raw status for note `n` (`None` when it does not output the note).
     pub fn status(&self, n: usize) -> Option<NoteStatus> {
         self.scored.outcome[n]
