@@ -58,6 +58,22 @@ pub struct ScorerPrescoring {
 }
 
 impl ScorerPrescoring {
+    /// Frees the note tables, keeping the rater tables (and the meta) that contributor
+    /// scores read; the note tables are empty afterwards.
+    pub fn drop_note_tables(&mut self) {
+        for table in [
+            &mut self.note_intercept,
+            &mut self.note_factor,
+            &mut self.low_diligence_note_intercept,
+            &mut self.low_diligence_note_factor,
+            &mut self.low_diligence_note_intercept_round2,
+            &mut self.harassment_note_intercept,
+            &mut self.harassment_note_factor,
+        ] {
+            *table = Vec::new();
+        }
+    }
+
     /// Empty tables for `notes` notes and `participants` participants.
     pub fn empty(notes: usize, participants: usize, meta: PrescoringMeta) -> Self {
         let n = || vec![None; notes];

@@ -137,6 +137,11 @@ pub fn score_observed(
         .into_iter()
         .filter(|c| wanted(c.spec.name))
         .collect();
+    // The prescorings the Gaussian scorers start from, kept whole until they have run.
+    let gaussian_sources: Vec<&str> = gaussian_configs
+        .iter()
+        .filter_map(|c| c.gaussian.as_ref().map(|g| g.prescoring))
+        .collect();
     let reputation_options = ReputationOptions::reference();
     let run_coverage = wanted(reputation_options.spec.name);
     let total = mf_configs.len() + gaussian_configs.len() + run_coverage as usize + 3;
@@ -162,7 +167,11 @@ pub fn score_observed(
                 );
                 observer.finished(Stage::Scorer(config.spec.name));
                 let run = run?.map(|mut run| {
-                    run.shed_rule_inputs(config.kind == ScorerKind::Core);
+                    let core = config.kind == ScorerKind::Core;
+                    run.shed_rule_inputs(core);
+                    if !core && !gaussian_sources.contains(&config.spec.name) {
+                        run.shed_prescoring();
+                    }
                     Box::new(run)
                 });
                 Ok(BatchResult::Scorer(run))
@@ -226,7 +235,14 @@ pub fn score_observed(
         let run = match prescored {
             Some(prescored) => run_gaussian(&final_view, config, prescored, topics),
             None => Ok(None),
-        };
+        }
+        .map(|run| {
+            run.map(|mut run| {
+                run.shed_rule_inputs(false);
+                run.shed_prescoring();
+                run
+            })
+        });
         observer.finished(Stage::Scorer(config.spec.name));
         run
     });

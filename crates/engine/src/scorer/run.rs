@@ -6,13 +6,14 @@ use crate::NoteStatus;
 use crate::community::Community;
 use crate::diligence::{LossRatios, as_the_model_sees_it, fit_diligence_final};
 use crate::meta::ModelResult;
+use crate::mf::Factors;
 use crate::rating_view::RatingView;
 use crate::tags::TagThresholds;
 use crate::topic::Topic;
 
 use super::catalog::{ScorerConfig, ScorerKind};
 use super::final_fits::{FinalFitOptions, FinalFits, final_fits};
-use super::prescore::{PrescoreError, Prescored, prescore};
+use super::prescore::{PrescoreError, Prescored, RowFit, prescore};
 use super::scored_notes::{RuleInputs, ScoredNotes, score_notes};
 use super::{Selection, select};
 
@@ -51,6 +52,26 @@ impl ScorerRun {
             self.scored.tag_aggregates = Vec::new();
             self.scored.incorrect = Vec::new();
         }
+    }
+
+    /// Frees the prescoring that only this scorer's own final scoring reads (or a Gaussian
+    /// scorer that starts from it): the note tables, the rounds' fits, the low-diligence
+    /// model, the provisional statuses and the helpfulness details. The rater tables stay,
+    /// for the contributor columns and the PCRH model.
+    pub fn shed_prescoring(&mut self) {
+        let p = &mut self.prescored;
+        p.tables.drop_note_tables();
+        for fit in [&mut p.first_round, &mut p.final_round] {
+            *fit = RowFit {
+                note_rows: Vec::new(),
+                rater_rows: Vec::new(),
+                factors: Factors::zeros(0, 0),
+                report: fit.report,
+            };
+        }
+        p.provisional = Vec::new();
+        p.helpfulness = Vec::new();
+        p.diligence = None;
     }
 
     /// The scorer's raw status for note `n` (`None` when it does not output the note).
