@@ -186,7 +186,8 @@ fn measure(mut command: std::process::Command, what: &str) -> anyhow::Result<Pro
 
 /// Runs the reference scorer (`main.py` in `reference`) on a golden dataset's input, one
 /// process per phase as its golden run was made; wall times add up, the peak is the
-/// largest phase's. Its outputs are written to `out`.
+/// largest phase's. Its outputs go to `work`/golden-reference-out and each phase's log to
+/// `work`/golden-reference-PHASE.log.
 fn run_reference(
     python: &std::path::Path,
     reference: &std::path::Path,
@@ -216,9 +217,21 @@ fn run_reference(
     }
     let out = work.join("golden-reference-out");
     std::fs::create_dir_all(&out)?;
+    // The reference runs from its own folder, so a relative interpreter path is made
+    // absolute here (a bare name such as `python3` is looked up on PATH).
+    let python = if python.components().count() > 1 {
+        python
+            .canonicalize()
+            .with_context(|| python.display().to_string())?
+    } else {
+        python.to_path_buf()
+    };
     let mut total = ProcessFigures::default();
     for phase in ["pss", "prescoring", "final", "contributor"] {
-        let mut command = std::process::Command::new(python);
+        let log_path = work.join(format!("golden-reference-{phase}.log"));
+        let log =
+            std::fs::File::create(&log_path).with_context(|| log_path.display().to_string())?;
+        let mut command = std::process::Command::new(&python);
         command
             .current_dir(reference)
             .arg("main.py")
@@ -236,9 +249,15 @@ fn run_reference(
             .arg(epoch.to_string())
             .args(["--phase", phase])
             .env("WANDB_MODE", "disabled")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        let figures = measure(command, &format!("the reference's {phase} phase"))?;
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let figures = measure(
+            command,
+            &format!(
+                "the reference's {phase} phase (its log: {})",
+                log_path.display()
+            ),
+        )?;
         println!(
             "  reference {phase:<12} {:>8.1} s {:>7.0} MiB",
             figures.seconds, figures.peak_mib
@@ -429,6 +448,26 @@ mod tests {
             .read_to_end(&mut gz)
             .unwrap();
         assert_eq!(notes, gz);
+        // A phase that fails names its log.
+        std::fs::write(
+            reference.path().join("main.py"),
+            "echo broken >&2; exit 3\n",
+        )
+        .unwrap();
+        let err = run_reference(
+            std::path::Path::new("sh"),
+            reference.path(),
+            &golden,
+            work.path(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("pss phase") && err.contains("golden-reference-pss.log"),
+            "{err}"
+        );
+        let log = std::fs::read_to_string(work.path().join("golden-reference-pss.log")).unwrap();
+        assert_eq!(log, "broken\n");
         // A folder without the reference in it is refused up front.
         let empty = tempfile::tempdir().unwrap();
         let err = run_reference(
