@@ -218,11 +218,11 @@ fn run_reference(
     let out = work.join("golden-reference-out");
     std::fs::create_dir_all(&out)?;
     // The reference runs from its own folder, so a relative interpreter path is made
-    // absolute here (a bare name such as `python3` is looked up on PATH).
+    // absolute here (a bare name such as `python3` is looked up on PATH). Symbolic links
+    // are kept: a virtual environment's `bin/python` is one, and resolving it would leave
+    // the environment.
     let python = if python.components().count() > 1 {
-        python
-            .canonicalize()
-            .with_context(|| python.display().to_string())?
+        std::path::absolute(python).with_context(|| python.display().to_string())?
     } else {
         python.to_path_buf()
     };
