@@ -152,35 +152,25 @@ struct ProcessFigures {
     peak_mib: f64,
 }
 
-/// The peak resident set (`VmHWM`) of a running process, in KiB, from `/proc`.
-fn peak_rss_kib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 /// Runs `command` to completion, sampling its peak memory while it runs.
 fn measure(mut command: std::process::Command, what: &str) -> anyhow::Result<ProcessFigures> {
     let started = Instant::now();
     let mut child = command
         .spawn()
         .with_context(|| format!("starting {what}"))?;
-    let mut peak_kib: f64 = 0.0;
+    let mut peak_bytes: u64 = 0;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
         }
-        if let Some(kib) = peak_rss_kib(child.id()) {
-            peak_kib = peak_kib.max(kib);
-        }
+        let peak = crate::progress::proc_status_bytes(&child.id().to_string(), "VmHWM:");
+        peak_bytes = peak_bytes.max(peak.unwrap_or(0));
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     anyhow::ensure!(status.success(), "{what} failed ({status})");
     Ok(ProcessFigures {
         seconds: started.elapsed().as_secs_f64(),
-        peak_mib: peak_kib / 1024.0,
+        peak_mib: peak_bytes as f64 / (1024.0 * 1024.0),
     })
 }
 
@@ -226,25 +216,25 @@ fn run_reference(
     } else {
         python.to_path_buf()
     };
+    let file = |name: &str| input.join(format!("{name}-00000.tsv")).canonicalize();
+    let inputs = [
+        ("--enrollment", file("userEnrollment")?),
+        ("--notes", file("notes")?),
+        ("--ratings", file("ratings")?),
+        ("--status", file("noteStatusHistory")?),
+        ("--outdir", out.canonicalize()?),
+    ];
     let mut total = ProcessFigures::default();
     for phase in ["pss", "prescoring", "final", "contributor"] {
         let log_path = work.join(format!("golden-reference-{phase}.log"));
         let log =
             std::fs::File::create(&log_path).with_context(|| log_path.display().to_string())?;
         let mut command = std::process::Command::new(&python);
+        command.current_dir(reference).arg("main.py");
+        for (flag, path) in &inputs {
+            command.arg(flag).arg(path);
+        }
         command
-            .current_dir(reference)
-            .arg("main.py")
-            .arg("--enrollment")
-            .arg(input.join("userEnrollment-00000.tsv").canonicalize()?)
-            .arg("--notes")
-            .arg(input.join("notes-00000.tsv").canonicalize()?)
-            .arg("--ratings")
-            .arg(input.join("ratings-00000.tsv").canonicalize()?)
-            .arg("--status")
-            .arg(input.join("noteStatusHistory-00000.tsv").canonicalize()?)
-            .arg("--outdir")
-            .arg(out.canonicalize()?)
             .arg("--epoch-millis")
             .arg(epoch.to_string())
             .args(["--phase", phase])
@@ -411,13 +401,11 @@ mod tests {
             format!("echo \"$(pwd) $WANDB_MODE $*\" >> {}\n", log.display()),
         )
         .unwrap();
-        let figures = run_reference(
-            std::path::Path::new("sh"),
-            reference.path(),
-            &golden,
-            work.path(),
-        )
-        .unwrap();
+        // The stand-in `main.py` files are shell scripts.
+        let run = |folder: &std::path::Path| {
+            run_reference(std::path::Path::new("sh"), folder, &golden, work.path())
+        };
+        let figures = run(reference.path()).unwrap();
         assert!(figures.seconds > 0.0);
         let calls = std::fs::read_to_string(&log).unwrap();
         let calls: Vec<&str> = calls.lines().collect();
@@ -454,14 +442,7 @@ mod tests {
             "echo broken >&2; exit 3\n",
         )
         .unwrap();
-        let err = run_reference(
-            std::path::Path::new("sh"),
-            reference.path(),
-            &golden,
-            work.path(),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = run(reference.path()).unwrap_err().to_string();
         assert!(
             err.contains("pss phase") && err.contains("golden-reference-pss.log"),
             "{err}"
@@ -470,13 +451,7 @@ mod tests {
         assert_eq!(log, "broken\n");
         // A folder without the reference in it is refused up front.
         let empty = tempfile::tempdir().unwrap();
-        let err = run_reference(
-            std::path::Path::new("sh"),
-            empty.path(),
-            &golden,
-            work.path(),
-        )
-        .unwrap_err();
+        let err = run(empty.path()).unwrap_err();
         assert!(err.to_string().contains("no main.py"), "{err}");
     }
 

@@ -47,7 +47,7 @@ struct StageRecord {
 
 impl Timings {
     pub fn record(&self, stage: &str, seconds: f64) {
-        let resident_bytes = proc_status_bytes("VmRSS:");
+        let resident_bytes = proc_status_bytes("self", "VmRSS:");
         self.lock().push(StageRecord {
             stage: stage.to_string(),
             seconds,
@@ -149,12 +149,13 @@ impl Observer for StageProgress<'_> {
 
 /// The process's peak resident memory (`VmHWM`), where the system reports it.
 pub fn peak_rss_bytes() -> Option<u64> {
-    proc_status_bytes("VmHWM:")
+    proc_status_bytes("self", "VmHWM:")
 }
 
-/// A memory figure of `/proc/self/status` (given in KiB there), in bytes.
-fn proc_status_bytes(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// A memory figure (`VmRSS:`, `VmHWM:` …) of `/proc/PROCESS/status`, given in KiB there, in
+/// bytes; `process` is a process id or `self`.
+pub fn proc_status_bytes(process: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
