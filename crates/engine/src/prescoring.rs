@@ -74,6 +74,27 @@ impl ScorerPrescoring {
         }
     }
 
+    /// Frees the rater columns that only the scorer's own scoring and the core model's
+    /// contributor columns read, keeping the rater intercept and factor and what
+    /// [`has_rater_row`](Self::has_rater_row) reads: all that other models' contributor
+    /// columns take from a scorer that is not the core.
+    pub fn drop_rater_details(&mut self) {
+        for table in [
+            &mut self.first_round_rater_intercept,
+            &mut self.first_round_rater_factor,
+            &mut self.crh_crnh_ratio_difference,
+            &mut self.mean_note_score,
+            &mut self.low_diligence_rater_intercept,
+            &mut self.low_diligence_rater_factor,
+            &mut self.low_diligence_rater_reputation,
+            &mut self.low_diligence_rater_intercept_round2,
+            &mut self.incorrect_tag_ratings_made_by_rater,
+            &mut self.total_ratings_made_by_rater,
+        ] {
+            *table = Vec::new();
+        }
+    }
+
     /// Empty tables for `notes` notes and `participants` participants.
     pub fn empty(notes: usize, participants: usize, meta: PrescoringMeta) -> Self {
         let n = || vec![None; notes];

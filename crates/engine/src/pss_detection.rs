@@ -469,8 +469,9 @@ pub fn quasi_cliques(community: &Community, params: &QuasiCliqueParams) -> Vec<V
     cliques
 }
 
-/// Pair occurrences [`aligned_pair_counts`] holds at once: 32 Mi of 8 bytes, 256 MiB.
-const PAIRS_PER_PASS: usize = 32 << 20;
+/// Pair occurrences [`aligned_pair_counts`] holds at once: 16 Mi of 8 bytes, 128 MiB. A
+/// pass costs one walk over the rows besides its pairs, so smaller passes cost little.
+const PAIRS_PER_PASS: usize = 16 << 20;
 
 /// Rater pairs `(a, b)`, `a < b`, that gave one note of a post the same rating, with the
 /// number of posts on which they did; only pairs counted on at least `min_posts` posts, in
@@ -510,6 +511,9 @@ fn aligned_pair_counts(
         if in_pass > 0 {
             let range = lo as u32..hi as u32;
             pairs.clear();
+            // `in_pass` bounds the pass's pairs: room for them at once, rather than the
+            // doubling growth that can reach twice the bound and copy on the way.
+            pairs.reserve_exact(in_pass);
             for post in rows.chunk_by(|a, b| a.0 == b.0) {
                 let start = pairs.len();
                 for group in post.chunk_by(|a, b| (a.1, a.2) == (b.1, b.2)) {

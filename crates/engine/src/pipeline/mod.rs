@@ -19,9 +19,10 @@ use crate::pss::{self, Cliques, Variant};
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
 use crate::reputation::{ReputationOptions, ReputationScores, run_reputation};
 use crate::scorer::catalog::{ScorerConfig, ScorerKind};
+use crate::scorer::finished::FinishedScorer;
 use crate::scorer::gaussian_run::run_gaussian;
 use crate::scorer::prescore::{PrescoreError, prescore};
-use crate::scorer::run::{ScorerRun, run_scorer};
+use crate::scorer::run::run_scorer;
 use crate::scorer::select;
 use crate::tags::{TaggedRatings, note_tag_counts};
 use crate::topic::Topic;
@@ -39,7 +40,7 @@ const DAY_MILLIS: f64 = 86_400_000.0;
 
 /// One job of the side-by-side batch of scorers.
 enum BatchResult {
-    Scorer(Option<Box<ScorerRun>>),
+    Scorer(Option<Box<FinishedScorer>>),
     Reputation(Option<Box<ReputationScores>>),
 }
 
@@ -166,13 +167,13 @@ pub fn score_observed(
                     options.pseudo_raters,
                 );
                 observer.finished(Stage::Scorer(config.spec.name));
-                let run = run?.map(|mut run| {
+                let run = run?.map(|run| {
                     let core = config.kind == ScorerKind::Core;
-                    run.shed_rule_inputs(core);
+                    let mut finished = FinishedScorer::new(run, core);
                     if !core && !gaussian_sources.contains(&config.spec.name) {
-                        run.shed_prescoring();
+                        finished.shed_prescoring();
                     }
-                    Box::new(run)
+                    Box::new(finished)
                 });
                 Ok(BatchResult::Scorer(run))
             } else {
@@ -237,10 +238,10 @@ pub fn score_observed(
             None => Ok(None),
         }
         .map(|run| {
-            run.map(|mut run| {
-                run.shed_rule_inputs(false);
-                run.shed_prescoring();
-                run
+            run.map(|run| {
+                let mut finished = FinishedScorer::new(run, false);
+                finished.shed_prescoring();
+                finished
             })
         });
         observer.finished(Stage::Scorer(config.spec.name));
@@ -267,7 +268,8 @@ pub fn score_observed(
     let core = runs.iter().find(|r| r.config.kind == ScorerKind::Core);
     let empty_tables = ScorerPrescoring::empty(notes, participants, PrescoringMeta::default());
     let tables = core.map_or(&empty_tables, |c| &c.prescored.tables);
-    let core_output: Vec<bool> = core.map_or(vec![false; notes], |c| c.output.clone());
+    let core_results = core.map_or(vec![None; notes], |c| c.by_note(notes));
+    let core_aggregates = core.map_or(vec![None; notes], |c| c.aggregates_by_note(notes));
 
     observer.started(Stage::Pcrh, stage, total);
     stage += 1;
@@ -280,10 +282,7 @@ pub fn score_observed(
     stage += 1;
     // Population-sampled ratings by the sign of the core rater factor (missing counts 0).
     let population_sampled_signs: Vec<[u32; 2]> = (0..notes)
-        .map(|n| {
-            core.filter(|c| c.output[n])
-                .map_or([0, 0], |c| c.scored.population_sampled_signs[n])
-        })
+        .map(|n| core_results[n].map_or([0, 0], |r| r.population_sampled_signs))
         .collect();
 
     // Meta-scoring and the history update.
@@ -350,13 +349,6 @@ pub fn score_observed(
         sampled[n] += r.population_sampled[k] as i64;
     }
 
-    let core_of = |values: &[Option<f64>]| -> Vec<Option<f64>> {
-        values
-            .iter()
-            .zip(&core_output)
-            .map(|(v, o)| v.filter(|_| *o))
-            .collect()
-    };
     let mut sn = OutputTable::new(&SCORED_NOTES_COLUMNS, notes);
     sn.set(
         "noteId",
@@ -401,15 +393,14 @@ pub fn score_observed(
     );
     sn.set("firstTag", strs(outcomes.iter().map(|o| o.first_tag)));
     sn.set("secondTag", strs(outcomes.iter().map(|o| o.second_tag)));
-    let core_outcome = |n: usize| {
-        core.filter(|_| core_output[n])
-            .and_then(|c| c.scored.outcome[n].as_ref().map(|o| (c, o)))
-    };
+    // The core model's result on notes it outputs with a rule outcome.
+    let core_outcome = |n: usize| core_results[n].filter(|r| r.outcome.is_some());
     sn.set(
         "activeFilterTags",
-        strs((0..notes).map(|n| {
-            core_outcome(n).and_then(|(c, _)| c.scored.active_filter_tags[n].active_filter_tags())
-        })),
+        strs(
+            (0..notes)
+                .map(|n| core_outcome(n).and_then(|r| r.active_filter_tags.active_filter_tags())),
+        ),
     );
     sn.set(
         "classification",
@@ -482,8 +473,11 @@ pub fn score_observed(
         "pcrhFinalPred",
         bools(pcrh.iter().map(|p| p.map(|p| p.above))),
     );
-    let tag_aggregate =
-        |n: usize| core_outcome(n).and_then(|(c, _)| c.scored.tag_aggregates[n].as_ref());
+    let tag_aggregate = |n: usize| {
+        core_outcome(n)
+            .and(core_aggregates[n])
+            .and_then(|(t, _)| t.as_ref())
+    };
     aux.set(
         "ratingWeight",
         f64s((0..notes).map(|n| tag_aggregate(n).map(|a| a.rating_weight))),
@@ -571,7 +565,11 @@ pub fn score_observed(
             f64s((0..notes).map(|n| tag_aggregate(n).and_then(|a| a.adjusted_ratio[k]))),
         );
     }
-    let incorrect = |n: usize| core_outcome(n).and_then(|(c, _)| c.scored.incorrect[n].as_ref());
+    let incorrect = |n: usize| {
+        core_outcome(n)
+            .and(core_aggregates[n])
+            .and_then(|(_, i)| i.as_ref())
+    };
     aux.set(
         "notHelpfulIncorrect_interval",
         f64s((0..notes).map(|n| incorrect(n).map(|a| a.incorrect as f64))),
@@ -584,8 +582,11 @@ pub fn score_observed(
         "num_voters_interval",
         f64s((0..notes).map(|n| incorrect(n).map(|a| a.voters as f64))),
     );
-    if let Some(c) = core {
-        aux.set("lowDiligenceIntercept", f64s(core_of(&c.low_diligence)));
+    if core.is_some() {
+        aux.set(
+            "lowDiligenceIntercept",
+            f64s(core_results.iter().map(|r| r.and_then(|r| r.low_diligence))),
+        );
     }
     aux.set(
         "tf_idf_incorrect_interval",
@@ -916,8 +917,8 @@ pub fn score_observed(
 fn pcrh_predictions(
     community: &Community,
     prescoring_view: &Community,
-    core: &ScorerRun,
-    runs: &[ScorerRun],
+    core: &FinishedScorer,
+    runs: &[FinishedScorer],
     topics: &[Option<Topic>],
 ) -> Vec<Option<PcrhPrediction>> {
     let tables = &core.prescored.tables;

@@ -6,14 +6,14 @@ use crate::NoteStatus;
 use crate::meta::{ModelResult, TopicResult};
 use crate::output::OutputTable;
 use crate::scorer::catalog::ScorerKind;
-use crate::scorer::run::ScorerRun;
+use crate::scorer::finished::{FinishedScorer, NoteResult};
 
 use super::{f32s, f64s, strs};
 
-/// One model's columns, per note; `source` is the run (of those coalesced) that output the
-/// note.
+/// One model's columns, per note; `source` is the scorer (of those coalesced) that output
+/// the note, with its result.
 pub(super) struct ModelColumns<'a> {
-    pub source: Vec<Option<&'a ScorerRun>>,
+    pub source: Vec<Option<(&'a FinishedScorer, &'a NoteResult)>>,
     pub intercept: Vec<Option<f64>>,
     pub factor: Vec<Option<f64>>,
     pub status: Vec<Option<NoteStatus>>,
@@ -27,41 +27,38 @@ pub(super) struct ModelColumns<'a> {
 }
 
 impl<'a> ModelColumns<'a> {
-    /// Coalesces the runs selected by `pick`: each note takes its values from the first run
-    /// that outputs it (the reference allows at most one).
+    /// Coalesces the scorers selected by `pick`: each note takes its values from the first
+    /// scorer that outputs it (the reference allows at most one).
     pub fn coalesce(
-        runs: &'a [ScorerRun],
+        runs: &'a [FinishedScorer],
         notes: usize,
         pick: impl Fn(ScorerKind) -> bool,
     ) -> Self {
-        let selected: Vec<&ScorerRun> = runs.iter().filter(|r| pick(r.config.kind)).collect();
-        let source: Vec<Option<&ScorerRun>> = (0..notes)
-            .map(|n| selected.iter().copied().find(|r| r.output[n]))
-            .collect();
-        let each = |f: &dyn Fn(&ScorerRun, usize) -> Option<f64>| -> Vec<Option<f64>> {
-            source
-                .iter()
-                .enumerate()
-                .map(|(n, r)| r.and_then(|r| f(r, n)))
-                .collect()
+        let mut source = vec![None; notes];
+        for run in runs.iter().filter(|r| pick(r.config.kind)) {
+            for (n, result) in run.results() {
+                source[n].get_or_insert((run, result));
+            }
+        }
+        let each = |f: fn(&NoteResult) -> Option<f64>| -> Vec<Option<f64>> {
+            source.iter().map(|s| s.and_then(|(_, r)| f(r))).collect()
         };
         ModelColumns {
-            intercept: each(&|r, n| r.fits.main.intercept[n]),
-            factor: each(&|r, n| r.fits.main.factor[n]),
-            final_round_ratings: each(&|r, n| r.final_round_ratings[n]),
-            no_high_volume: each(&|r, n| r.fits.no_high_volume[n]),
-            no_correlated: each(&|r, n| r.fits.no_correlated[n]),
-            intercept_min: each(&|r, n| r.fits.bounds.as_ref().and_then(|b| b.intercept_min[n])),
-            intercept_max: each(&|r, n| r.fits.bounds.as_ref().and_then(|b| b.intercept_max[n])),
-            population_sampled: each(&|r, n| r.fits.population_sampled.as_ref().and_then(|p| p[n])),
-            status: (0..notes)
-                .map(|n| source[n].and_then(|r| r.status(n)))
+            intercept: each(|r| r.intercept),
+            factor: each(|r| r.factor),
+            final_round_ratings: each(|r| r.final_round_ratings),
+            no_high_volume: each(|r| r.no_high_volume),
+            no_correlated: each(|r| r.no_correlated),
+            intercept_min: each(|r| r.intercept_min),
+            intercept_max: each(|r| r.intercept_max),
+            population_sampled: each(|r| r.population_sampled),
+            status: source
+                .iter()
+                .map(|s| s.and_then(|(_, r)| r.status()))
                 .collect(),
-            active_rules: (0..notes)
-                .map(|n| {
-                    source[n]
-                        .and_then(|r| r.scored.outcome[n].as_ref().map(|o| o.active_rules_text()))
-                })
+            active_rules: source
+                .iter()
+                .map(|s| s.and_then(|(_, r)| r.outcome.as_ref().map(|o| o.active_rules_text())))
                 .collect(),
             source,
         }
@@ -78,7 +75,7 @@ impl<'a> ModelColumns<'a> {
     /// The group id of the run that output note `n` (`modelingGroup`,
     /// `modelingMultiGroup`).
     pub fn modeling_group(&self, n: usize) -> Option<u32> {
-        self.source[n].and_then(|r| match r.config.kind {
+        self.source[n].and_then(|(r, _)| match r.config.kind {
             ScorerKind::Group(g) | ScorerKind::MultiGroup(g) => Some(g),
             _ => None,
         })
@@ -86,7 +83,7 @@ impl<'a> ModelColumns<'a> {
 
     /// The topic result of note `n` (topic models).
     pub fn topic_result(&self, n: usize) -> TopicResult {
-        let Some(run) = self.source[n] else {
+        let Some((run, result)) = self.source[n] else {
             return TopicResult::default();
         };
         TopicResult {
@@ -94,7 +91,7 @@ impl<'a> ModelColumns<'a> {
             intercept: self.intercept[n],
             factor: self.factor[n],
             topic: run.topic(),
-            confident: run.topic_confident[n],
+            confident: result.topic_confident,
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod final_fits;
+pub mod finished;
 pub mod gaussian_run;
 pub mod prescore;
 pub mod run;

@@ -2,22 +2,20 @@
 //! of the community, then the final fits, the low-diligence refit and the rule chain on the
 //! final view (`prescore` + `score_final` in the reference).
 
-use crate::NoteStatus;
 use crate::community::Community;
 use crate::diligence::{LossRatios, as_the_model_sees_it, fit_diligence_final};
-use crate::meta::ModelResult;
-use crate::mf::Factors;
 use crate::rating_view::RatingView;
 use crate::tags::TagThresholds;
 use crate::topic::Topic;
 
-use super::catalog::{ScorerConfig, ScorerKind};
+use super::catalog::ScorerConfig;
 use super::final_fits::{FinalFitOptions, FinalFits, final_fits};
-use super::prescore::{PrescoreError, Prescored, RowFit, prescore};
+use super::prescore::{PrescoreError, Prescored, prescore};
 use super::scored_notes::{RuleInputs, ScoredNotes, score_notes};
 use super::{Selection, select};
 
-/// What one scorer produced.
+/// What one scorer produced, dense over the community's notes, participants and ratings.
+/// [`FinishedScorer`](super::finished::FinishedScorer) keeps the part later stages read.
 pub struct ScorerRun {
     pub config: ScorerConfig,
     pub prescored: Prescored,
@@ -39,73 +37,6 @@ pub struct ScorerRun {
     pub user_rows: Vec<bool>,
     /// Topic models: per note, `topicNoteConfident`.
     pub topic_confident: Vec<Option<bool>>,
-}
-
-impl ScorerRun {
-    /// Frees what only the scorer's own rule chain reads: each note's facts and, unless
-    /// `keep_aggregates`, its tag and incorrect-tag aggregates (which only the core model's
-    /// output columns read). Thirty-odd scorers' results wait for meta-scoring together, and
-    /// these per-note tables were most of their memory.
-    pub fn shed_rule_inputs(&mut self, keep_aggregates: bool) {
-        self.scored.facts = Vec::new();
-        if !keep_aggregates {
-            self.scored.tag_aggregates = Vec::new();
-            self.scored.incorrect = Vec::new();
-        }
-    }
-
-    /// Frees the prescoring that only this scorer's own final scoring reads (or a Gaussian
-    /// scorer that starts from it): the note tables, the rounds' fits, the low-diligence
-    /// model, the provisional statuses and the helpfulness details. The rater tables stay,
-    /// for the contributor columns and the PCRH model.
-    pub fn shed_prescoring(&mut self) {
-        let p = &mut self.prescored;
-        p.tables.drop_note_tables();
-        for fit in [&mut p.first_round, &mut p.final_round] {
-            *fit = RowFit {
-                note_rows: Vec::new(),
-                rater_rows: Vec::new(),
-                factors: Factors::zeros(0, 0),
-                report: fit.report,
-            };
-        }
-        p.provisional = Vec::new();
-        p.helpfulness = Vec::new();
-        p.diligence = None;
-    }
-
-    /// The scorer's raw status for note `n` (`None` when it does not output the note).
-    pub fn status(&self, n: usize) -> Option<NoteStatus> {
-        self.scored.outcome[n]
-            .as_ref()
-            .filter(|_| self.output[n])
-            .map(|o| o.status)
-    }
-
-    /// A per-note value, kept only for notes the scorer outputs.
-    pub fn per_note(&self, values: &[Option<f64>]) -> Vec<Option<f64>> {
-        values
-            .iter()
-            .zip(&self.output)
-            .map(|(v, o)| v.filter(|_| *o))
-            .collect()
-    }
-
-    /// The note's result as meta-scoring reads it.
-    pub fn result(&self, n: usize) -> ModelResult {
-        ModelResult {
-            status: self.status(n),
-            intercept: self.fits.main.intercept[n].filter(|_| self.output[n]),
-        }
-    }
-
-    /// The topic of a topic model.
-    pub fn topic(&self) -> Option<Topic> {
-        match self.config.kind {
-            ScorerKind::Topic(t) => Some(t),
-            _ => None,
-        }
-    }
 }
 
 /// Runs `config` on a community. `prescoring_view` and `final_view` are the community with
