@@ -258,6 +258,28 @@ fn run_reference(
     Ok(total)
 }
 
+/// A stage's fit passes as `first round 75, final round 40, low diligence 286/169/36`
+/// (empty for a stage without fits).
+fn fit_passes(stage: &serde_json::Value) -> String {
+    let Some(fits) = stage["fit_passes"].as_array() else {
+        return String::new();
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut diligence: Vec<String> = Vec::new();
+    for f in fits {
+        let (fit, passes) = (f["fit"].as_str().unwrap_or("?"), &f["passes"]);
+        if fit.starts_with("low diligence") {
+            diligence.push(passes.to_string());
+        } else {
+            parts.push(format!("{fit} {passes}"));
+        }
+    }
+    if !diligence.is_empty() {
+        parts.push(format!("low diligence {}", diligence.join("/")));
+    }
+    parts.join(", ")
+}
+
 /// `bridgenotes bench-score`: synthesizes datasets of the given sizes (kept in `--data` for
 /// later runs), scores each in a child process, and prints per-stage times, throughput,
 /// peak memory and ratios against a plain streaming pass over the ratings and, on a golden
@@ -341,18 +363,23 @@ pub fn score(args: &crate::cli::BenchScoreArgs) -> anyhow::Result<()> {
             run.report["threads"]
         );
         println!(
-            "  {:<44} {:>9} {:>7} {:>13}",
-            "stage", "seconds", "share", "resident MiB"
+            "  {:<44} {:>9} {:>7} {:>13} {:>11} {:>9}  passes per fit",
+            "stage", "seconds", "share", "resident MiB", "ratings", "k/s"
         );
         for stage in run.report["stages"].as_array().into_iter().flatten() {
             let s = stage["seconds"].as_f64().unwrap_or(0.0);
             let resident = stage["resident_bytes"]
                 .as_f64()
                 .map_or("-".to_string(), |b| format!("{:.0}", b / (1024.0 * 1024.0)));
+            let (scored, rate) = match stage["ratings"].as_f64() {
+                Some(r) => (format!("{r:.0}"), format!("{:.0}", r / s.max(1e-9) / 1e3)),
+                None => ("-".to_string(), "-".to_string()),
+            };
             println!(
-                "  {:<44} {s:>9.2} {:>6.1}% {resident:>13}",
+                "  {:<44} {s:>9.2} {:>6.1}% {resident:>13} {scored:>11} {rate:>9}  {}",
                 stage["stage"].as_str().unwrap_or("?"),
-                100.0 * s / total
+                100.0 * s / total,
+                fit_passes(stage)
             );
         }
         println!(
@@ -371,6 +398,25 @@ pub fn score(args: &crate::cli::BenchScoreArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fit_passes_read_in_fit_order_with_the_diligence_rounds_together() {
+        let stage = serde_json::json!({
+            "stage": "scorer MFCoreScorer",
+            "fit_passes": [
+                {"fit": "first round", "passes": 75},
+                {"fit": "final round", "passes": 40},
+                {"fit": "low diligence 1", "passes": 286},
+                {"fit": "low diligence 2", "passes": 169},
+                {"fit": "low diligence 3", "passes": 36},
+            ],
+        });
+        assert_eq!(
+            fit_passes(&stage),
+            "first round 75, final round 40, low diligence 286/169/36"
+        );
+        assert_eq!(fit_passes(&serde_json::json!({"stage": "write"})), "");
+    }
 
     #[test]
     fn a_measured_process_reports_its_peak_memory() {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bridgenotes_engine::pipeline::{Observer, Stage};
+use bridgenotes_engine::pipeline::{FitPasses, Observer, Stage};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Sends `tracing` output to stderr; `RUST_LOG` overrides the level.
@@ -34,46 +34,72 @@ pub fn counter(quiet: bool, phase: &str, unit: &str) -> ProgressBar {
 }
 
 /// Wall time per stage of a run, in the order the stages finished (stages that run side
-/// by side overlap, so their times add up to more than the wall time), and the process's
-/// resident memory as each finished.
+/// by side overlap, so their times add up to more than the wall time), the process's
+/// resident memory as each finished and, for a scorer, its ratings and the passes of its
+/// fits.
 #[derive(Default)]
-pub struct Timings(std::sync::Mutex<Vec<StageRecord>>);
+pub struct Timings {
+    stages: std::sync::Mutex<Vec<StageRecord>>,
+    /// Stage label, ratings and fit passes of each scorer, until its stage is recorded.
+    fits: std::sync::Mutex<Vec<(String, usize, Vec<FitPasses>)>>,
+}
 
 struct StageRecord {
     stage: String,
     seconds: f64,
     resident_bytes: Option<u64>,
+    fits: Option<(usize, Vec<FitPasses>)>,
 }
 
 impl Timings {
     pub fn record(&self, stage: &str, seconds: f64) {
         let resident_bytes = proc_status_bytes("self", "VmRSS:");
-        self.lock().push(StageRecord {
+        let fits = {
+            let mut pending = lock(&self.fits);
+            let i = pending.iter().position(|(label, ..)| label == stage);
+            i.map(|i| pending.remove(i)).map(|(_, r, f)| (r, f))
+        };
+        lock(&self.stages).push(StageRecord {
             stage: stage.to_string(),
             seconds,
             resident_bytes,
+            fits,
         });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<StageRecord>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    /// Notes a scorer's ratings and fit passes, for the stage `stage` recorded next.
+    pub fn record_fits(&self, stage: &str, ratings: usize, fits: &[FitPasses]) {
+        lock(&self.fits).push((stage.to_string(), ratings, fits.to_vec()));
     }
 
     /// The stages as JSON objects `{stage, seconds, resident_bytes}` (`resident_bytes`: the
     /// whole process's resident memory when the stage finished, null where the system does
-    /// not report it).
+    /// not report it); a scorer's also has `ratings` and `fit_passes`, its fits in order as
+    /// `{fit, passes}` (passes over the ratings).
     pub fn stages(&self) -> Vec<serde_json::Value> {
-        self.lock()
+        lock(&self.stages)
             .iter()
             .map(|r| {
-                serde_json::json!({
+                let mut stage = serde_json::json!({
                     "stage": r.stage,
                     "seconds": r.seconds,
                     "resident_bytes": r.resident_bytes,
-                })
+                });
+                if let Some((ratings, fits)) = &r.fits {
+                    stage["ratings"] = (*ratings).into();
+                    stage["fit_passes"] = fits
+                        .iter()
+                        .map(|f| serde_json::json!({"fit": f.fit, "passes": f.passes}))
+                        .collect();
+                }
+                stage
             })
             .collect()
     }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Shows which stages of scoring run (`[3/27] scorer MFExpansionScorer`) and records how
@@ -112,7 +138,7 @@ impl<'a> StageProgress<'a> {
 
 impl StageProgress<'_> {
     fn running(&self) -> std::sync::MutexGuard<'_, Vec<(String, std::time::Instant)>> {
-        self.running.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.running)
     }
 
     fn show(&self, running: &[(String, std::time::Instant)]) {
@@ -127,6 +153,10 @@ impl Observer for StageProgress<'_> {
         let mut running = self.running();
         running.push((stage.label(), std::time::Instant::now()));
         self.show(&running);
+    }
+
+    fn fitted(&self, stage: Stage<'_>, ratings: usize, fits: &[FitPasses]) {
+        self.timings.record_fits(&stage.label(), ratings, fits);
     }
 
     fn finished(&self, stage: Stage<'_>) {

@@ -292,7 +292,8 @@ fn score_handles_communities_too_small_for_most_models() {
     }
 }
 
-/// `--scorers` runs only the named scorers; `--timings` reports each stage and peak memory.
+/// `--scorers` runs only the named scorers; `--timings` reports each stage, its memory and a
+/// scorer's fit passes, and the peak memory.
 #[test]
 fn score_runs_chosen_scorers_and_reports_stage_timings() {
     let dir = tempfile::tempdir().unwrap();
@@ -339,6 +340,36 @@ fn score_runs_chosen_scorers_and_reports_stage_timings() {
         );
     }
     assert_eq!(report["ratings"].as_u64(), Some(20_800));
+    // The scorer's stage names its ratings and the passes of each prescoring fit.
+    let core = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "scorer MFCoreScorer")
+        .unwrap();
+    let scorer_ratings = core["ratings"].as_u64().unwrap();
+    assert!(
+        scorer_ratings > 10_000 && scorer_ratings <= 20_800,
+        "{core}"
+    );
+    let fits: Vec<(&str, u64)> = core["fit_passes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["fit"].as_str().unwrap(), f["passes"].as_u64().unwrap()))
+        .collect();
+    let names: Vec<&str> = fits.iter().map(|f| f.0).collect();
+    assert_eq!(
+        names,
+        [
+            "first round",
+            "final round",
+            "low diligence 1",
+            "low diligence 2",
+            "low diligence 3"
+        ]
+    );
+    assert!(fits.iter().all(|f| f.1 >= 1), "{fits:?}");
     let scored = std::fs::read_to_string(out.join("scored_notes.tsv")).unwrap();
     let header: Vec<&str> = scored.lines().next().unwrap().split('\t').collect();
     let column = |name: &str| header.iter().position(|h| *h == name).unwrap();

@@ -33,7 +33,7 @@ mod observer;
 mod side_by_side;
 
 use models::ModelColumns;
-pub use observer::{Observer, Silent, Stage};
+pub use observer::{FitPasses, Observer, Silent, Stage};
 use side_by_side::run_side_by_side;
 
 const DAY_MILLIS: f64 = 86_400_000.0;
@@ -166,6 +166,10 @@ pub fn score_observed(
                     topics,
                     options.pseudo_raters,
                 );
+                if let Ok(Some(run)) = &run {
+                    let ratings = run.selection.ratings.len();
+                    observer.fitted(Stage::Scorer(config.spec.name), ratings, &run.fit_passes());
+                }
                 observer.finished(Stage::Scorer(config.spec.name));
                 let run = run?.map(|run| {
                     let core = config.kind == ScorerKind::Core;

@@ -27,6 +27,14 @@ impl Stage<'_> {
     }
 }
 
+/// How many passes over its ratings one fit of a scorer took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FitPasses {
+    /// Which fit: `first round`, `final round`, `low diligence 1` (to 3).
+    pub fit: &'static str,
+    pub passes: usize,
+}
+
 /// Receives the stages of a run. `index` counts stages from 0 and `total` is how many the
 /// run will have. Independent scorers run side by side, so their stages may start and
 /// finish on several threads at once and overlap; a stage's `finished` always follows its
@@ -34,6 +42,9 @@ impl Stage<'_> {
 pub trait Observer: Sync {
     fn started(&self, _stage: Stage<'_>, _index: usize, _total: usize) {}
     fn finished(&self, _stage: Stage<'_>) {}
+    /// A scorer's ratings and the passes of its prescoring fits, just before its
+    /// `finished` (not sent for a scorer that had nothing to score).
+    fn fitted(&self, _stage: Stage<'_>, _ratings: usize, _fits: &[FitPasses]) {}
 }
 
 /// An observer that ignores everything.

@@ -4,6 +4,7 @@
 
 use crate::community::Community;
 use crate::diligence::{LossRatios, as_the_model_sees_it, fit_diligence_final};
+use crate::pipeline::FitPasses;
 use crate::rating_view::RatingView;
 use crate::tags::TagThresholds;
 use crate::topic::Topic;
@@ -37,6 +38,32 @@ pub struct ScorerRun {
     pub user_rows: Vec<bool>,
     /// Topic models: per note, `topicNoteConfident`.
     pub topic_confident: Vec<Option<bool>>,
+}
+
+impl ScorerRun {
+    /// The passes of the prescoring fits: the first round, the final round (a separate fit
+    /// only where the scorer filters raters by helpfulness) and the low-diligence rounds.
+    pub fn fit_passes(&self) -> Vec<FitPasses> {
+        let p = &self.prescored;
+        let mut fits = vec![FitPasses {
+            fit: "first round",
+            passes: p.first_round.report.passes,
+        }];
+        if self.config.prescore.use_reputation {
+            fits.push(FitPasses {
+                fit: "final round",
+                passes: p.final_round.report.passes,
+            });
+        }
+        let rounds = ["low diligence 1", "low diligence 2", "low diligence 3"];
+        if let Some(reports) = p.diligence.as_ref().and_then(|d| d.reports) {
+            fits.extend(rounds.iter().zip(reports).map(|(&fit, r)| FitPasses {
+                fit,
+                passes: r.passes,
+            }));
+        }
+        fits
+    }
 }
 
 /// Runs `config` on a community. `prescoring_view` and `final_view` are the community with
