@@ -226,40 +226,52 @@ pub struct WeightSpec<'a> {
 /// reputation, then note normalization, then rater normalization, as the reference applies
 /// them. Sums run serially in input order.
 pub fn rating_weights(data: &LogitData, spec: &WeightSpec<'_>) -> Vec<f64> {
-    let (note, rater, label) = data.input();
-    let mut w: Vec<f64> = label
-        .iter()
-        .map(|&y| if y == 1.0 { spec.pos_weight } else { 1.0 })
-        .collect();
     if let Some(reputation) = spec.reputation {
         assert_eq!(
             reputation.len(),
             data.raters(),
             "one reputation per rater row"
         );
-        for (w, &u) in w.iter_mut().zip(rater) {
-            let r = reputation[u as usize].max(0.0).powf(spec.reputation_exp);
-            *w *= (spec.alpha + r) / (1.0 + spec.alpha);
+    }
+    // Each row's ratings come in input order in both orderings, so summing a row's run
+    // adds the same terms in the same order as a serial pass over the input would.
+    let mut w = vec![0.0; data.len()];
+    for n in 0..data.notes() {
+        let run = data.note_run(n);
+        for ((&i, &u), &y) in data.note_inputs(n).iter().zip(run.other).zip(run.label) {
+            let mut x = if y == 1.0 { spec.pos_weight } else { 1.0 };
+            if let Some(reputation) = spec.reputation {
+                let r = reputation[u as usize].max(0.0).powf(spec.reputation_exp);
+                x *= (spec.alpha + r) / (1.0 + spec.alpha);
+            }
+            w[i as usize] = x;
         }
     }
-    let normalize = |w: &mut [f64], keys: &[u32], rows: usize, exp: f64| {
+    fn normalize<'a>(w: &mut [f64], rows: usize, inputs: impl Fn(usize) -> &'a [u32], exp: f64) {
         if exp == 0.0 {
             return;
         }
-        let mut totals = vec![0.0f64; rows];
-        for (&x, &k) in w.iter().zip(keys) {
-            totals[k as usize] += x;
+        for row in 0..rows {
+            let positions = inputs(row);
+            let total: f64 = positions.iter().fold(0.0, |t, &i| t + w[i as usize]);
+            let factor = (total + 2f64.powi(-20)).powf(exp);
+            for &i in positions {
+                w[i as usize] *= factor;
+            }
         }
-        let factor: Vec<f64> = totals
-            .iter()
-            .map(|t| (t + 2f64.powi(-20)).powf(exp))
-            .collect();
-        for (x, &k) in w.iter_mut().zip(keys) {
-            *x *= factor[k as usize];
-        }
-    };
-    normalize(&mut w, note, data.notes(), spec.note_norm_exp);
-    normalize(&mut w, rater, data.raters(), spec.rater_norm_exp);
+    }
+    normalize(
+        &mut w,
+        data.notes(),
+        |n| data.note_inputs(n),
+        spec.note_norm_exp,
+    );
+    normalize(
+        &mut w,
+        data.raters(),
+        |u| data.rater_inputs(u),
+        spec.rater_norm_exp,
+    );
     w
 }
 

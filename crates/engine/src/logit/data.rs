@@ -13,16 +13,15 @@ pub struct Run<'a> {
     pub weight: &'a [f64],
 }
 
-/// Ratings of one fit: `u32` rows, `f32` labels in [0, 1], `f64` weights, two orderings.
-/// Weights start at 1 and can be replaced with [`LogitData::set_weights`].
+/// Ratings of one fit: `u32` rows, `f32` labels in [0, 1], `f64` weights, two orderings
+/// (40 bytes a rating). Weights start at 1 and can be replaced with
+/// [`LogitData::set_weights`]. The input order is not kept as such: each ordering records
+/// the input position of its entries, and both sort stably, so a row's entries are in input
+/// order.
 #[derive(Clone, Debug)]
 pub struct LogitData {
     notes: usize,
     raters: usize,
-    /// Input order, kept so weights can be computed and replaced per training round.
-    note: Vec<u32>,
-    rater: Vec<u32>,
-    label: Vec<f32>,
     note_start: Vec<usize>,
     by_note_rater: Vec<u32>,
     by_note_label: Vec<f32>,
@@ -78,9 +77,6 @@ impl LogitData {
             by_rater_weight: vec![1.0; note.len()],
             by_rater_input,
             rater_start,
-            note: note.to_vec(),
-            rater: rater.to_vec(),
-            label: label.to_vec(),
         }
     }
 
@@ -111,19 +107,45 @@ impl LogitData {
         out
     }
 
-    /// Note rows, rater rows and labels in input order.
-    pub fn input(&self) -> (&[u32], &[u32], &[f32]) {
-        (&self.note, &self.rater, &self.label)
+    /// Note rows, rater rows and labels in input order, rebuilt from the note-major
+    /// ordering.
+    #[cfg(test)]
+    pub fn input(&self) -> (Vec<u32>, Vec<u32>, Vec<f32>) {
+        let (mut note, mut rater, mut label) = (
+            vec![0; self.len()],
+            vec![0; self.len()],
+            vec![0.0; self.len()],
+        );
+        for n in 0..self.notes {
+            let run = self.note_run(n);
+            for (j, &i) in self.note_inputs(n).iter().enumerate() {
+                let i = i as usize;
+                (note[i], rater[i], label[i]) = (n as u32, run.other[j], run.label[j]);
+            }
+        }
+        (note, rater, label)
     }
 
     /// Number of ratings.
     pub fn len(&self) -> usize {
-        self.label.len()
+        self.by_note_label.len()
     }
 
     /// Whether there are no ratings.
     pub fn is_empty(&self) -> bool {
-        self.label.is_empty()
+        self.by_note_label.is_empty()
+    }
+
+    /// Input positions of the ratings of note row `n`, increasing (the order of
+    /// [`note_run`](Self::note_run)).
+    pub fn note_inputs(&self, n: usize) -> &[u32] {
+        &self.by_note_input[self.note_start[n]..self.note_start[n + 1]]
+    }
+
+    /// Input positions of the ratings by rater row `u`, increasing (the order of
+    /// [`rater_run`](Self::rater_run)).
+    pub fn rater_inputs(&self, u: usize) -> &[u32] {
+        &self.by_rater_input[self.rater_start[u]..self.rater_start[u + 1]]
     }
 
     /// Number of note rows (parameter rows; some may have no ratings).
@@ -176,5 +198,10 @@ mod tests {
         let r = d.rater_run(1);
         assert_eq!(r.other, &[0, 1]);
         assert_eq!(r.weight, &[20.0, 30.0]);
+        assert_eq!(
+            (d.note_inputs(1), d.rater_inputs(0)),
+            (&[0, 2][..], &[0, 3][..])
+        );
+        assert_eq!(d.input(), (note.to_vec(), rater.to_vec(), label.to_vec()));
     }
 }
