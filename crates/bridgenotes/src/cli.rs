@@ -133,8 +133,59 @@ pub struct ScoreArgs {
     /// Write the run's stage timings, counts and peak memory to this JSON file.
     #[arg(long)]
     pub timings: Option<PathBuf>,
+    /// Memory the scorers running side by side may hold together, e.g. `8G`, `512M`:
+    /// scorers wait for room rather than all start at once. `auto` (default): three
+    /// quarters of the memory available once the inputs are loaded; `none`: no limit.
+    /// Results do not depend on it.
+    #[arg(long, default_value = "auto", value_parser = parse_memory_budget)]
+    pub memory_budget: MemoryBudget,
     #[command(flatten)]
     pub common: Common,
+}
+
+/// `--memory-budget`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryBudget {
+    /// A share of the memory available when scoring starts.
+    Auto,
+    /// No limit beyond one scorer per thread.
+    Unlimited,
+    Bytes(u64),
+}
+
+/// Parses `auto`, `none`, or a size in bytes with an optional binary suffix (`K`, `M`, `G`,
+/// `T`, optionally followed by `iB` or `B`; fractions allowed: `1.5G`).
+pub fn parse_memory_budget(text: &str) -> Result<MemoryBudget, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "auto" => return Ok(MemoryBudget::Auto),
+        "none" => return Ok(MemoryBudget::Unlimited),
+        _ => {}
+    }
+    let trimmed = text.trim();
+    let digits = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits);
+    let scale: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?} (expected e.g. 512M, 8G, auto or none)"
+            ));
+        }
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (expected e.g. 512M, 8G, auto or none)"))?;
+    let bytes = value * scale as f64;
+    if !bytes.is_finite() || bytes < 1.0 {
+        return Err(format!("{text:?}: the budget must be at least one byte"));
+    }
+    Ok(MemoryBudget::Bytes(bytes as u64))
 }
 
 #[derive(Args, Debug)]
@@ -308,4 +359,25 @@ pub struct ExportArgs {
     pub database: DatabaseArg,
     #[command(flatten)]
     pub common: Common,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MemoryBudget, parse_memory_budget};
+
+    #[test]
+    fn memory_budgets_read_with_binary_units() {
+        let bytes = |text| parse_memory_budget(text).unwrap();
+        assert_eq!(bytes("auto"), MemoryBudget::Auto);
+        assert_eq!(bytes("None"), MemoryBudget::Unlimited);
+        assert_eq!(bytes("4096"), MemoryBudget::Bytes(4096));
+        assert_eq!(bytes("512M"), MemoryBudget::Bytes(512 << 20));
+        assert_eq!(bytes("8GiB"), MemoryBudget::Bytes(8 << 30));
+        assert_eq!(bytes("1.5g"), MemoryBudget::Bytes(3 << 29));
+        assert_eq!(bytes("2 T"), MemoryBudget::Bytes(2 << 40));
+        for bad in ["", "lots", "8X", "0", "1e3M", "-1G"] {
+            let err = parse_memory_budget(bad).unwrap_err();
+            assert!(err.contains(bad), "{bad}: {err}");
+        }
+    }
 }

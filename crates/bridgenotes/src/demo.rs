@@ -50,6 +50,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         quiet: args.common.quiet,
         scorers: None,
         timings: None,
+        memory_budget: crate::cli::MemoryBudget::Auto,
     };
     let (community, outputs) = score_to_dir(&paths, &ReadOptions::default(), &output, &settings)?;
 

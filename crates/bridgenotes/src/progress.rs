@@ -185,8 +185,19 @@ pub fn peak_rss_bytes() -> Option<u64> {
 /// A memory figure (`VmRSS:`, `VmHWM:` …) of `/proc/PROCESS/status`, given in KiB there, in
 /// bytes; `process` is a process id or `self`.
 pub fn proc_status_bytes(process: &str, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
+    proc_kib_field(&format!("/proc/{process}/status"), field)
+}
+
+/// The memory the system could give to new work now (`MemAvailable` of `/proc/meminfo`), in
+/// bytes, where the system reports it.
+pub fn available_memory_bytes() -> Option<u64> {
+    proc_kib_field("/proc/meminfo", "MemAvailable:")
+}
+
+/// A `FIELD: N kB` line of a /proc file, in bytes.
+fn proc_kib_field(path: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }

@@ -12,9 +12,9 @@ use bridgenotes_engine::pss_detection::{PssParams, detect_cliques};
 use bridgenotes_engine::topic_model::assign_topics;
 use bridgenotes_format::{ReadOptions, write};
 
-use crate::cli::ScoreArgs;
+use crate::cli::{MemoryBudget, ScoreArgs};
 use crate::load::{InputPaths, load};
-use crate::progress::{StageProgress, Timings, peak_rss_bytes};
+use crate::progress::{StageProgress, Timings, available_memory_bytes, peak_rss_bytes};
 
 /// How a run is configured.
 pub struct RunSettings {
@@ -26,6 +26,8 @@ pub struct RunSettings {
     pub scorers: Option<Vec<String>>,
     /// Write the run's stage timings and peak memory here as JSON.
     pub timings: Option<std::path::PathBuf>,
+    /// Memory the scorers running side by side may hold together.
+    pub memory_budget: MemoryBudget,
 }
 
 /// Warns, with counts, about input rows that are read but skipped or unusual: ratings of
@@ -169,11 +171,21 @@ pub fn score_to_dir(
         "topics and rater cliques"
     );
     let phase = Instant::now();
+    let memory_budget = match settings.memory_budget {
+        MemoryBudget::Bytes(bytes) => Some(bytes),
+        MemoryBudget::Unlimited => None,
+        MemoryBudget::Auto => available_memory_bytes().map(|b| b / 4 * 3),
+    };
+    tracing::info!(
+        budget_mib = memory_budget.map(|b| b >> 20),
+        "memory budget of the scorers side by side"
+    );
     let options = ScoreOptions {
         now_millis,
         wall_millis,
         pseudo_raters: settings.pseudo_raters,
         scorers: settings.scorers.clone(),
+        memory_budget,
     };
     let observer = StageProgress::new(settings.quiet, &timer);
     let outputs = score_observed(&community, &topics, Some(&cliques), &options, &observer)?;
@@ -249,6 +261,7 @@ pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
         quiet: args.common.quiet,
         scorers: (!args.scorers.is_empty()).then(|| args.scorers.clone()),
         timings: args.timings.clone(),
+        memory_budget: args.memory_budget,
     };
     score_to_dir(&paths, &options, &args.outdir, &settings)?;
     Ok(())

@@ -158,11 +158,12 @@ const OUTPUTS: [&str; 4] = [
     "aux_note_info",
 ];
 
-fn run_score(out: &Path, threads: &str) {
+fn run_score(out: &Path, threads: &str, extra: &[&str]) {
     let input = golden("tiny-s1").join("input");
     let ratings = input.join("ratings-00000.tsv.gz");
     let mut args = score_args(&input, out.to_str().unwrap(), ratings.to_str().unwrap());
     args.extend(["--threads".to_string(), threads.to_string()]);
+    args.extend(extra.iter().map(|a| a.to_string()));
     let result = Command::new(env!("CARGO_BIN_EXE_bridgenotes"))
         .args(&args)
         .output()
@@ -178,7 +179,7 @@ fn run_score(out: &Path, threads: &str) {
 fn score_writes_the_reference_files_with_their_exact_columns() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    run_score(&out, "2");
+    run_score(&out, "2", &[]);
     for name in OUTPUTS {
         let ours = std::fs::read_to_string(out.join(format!("{name}.tsv"))).unwrap();
         let theirs =
@@ -197,18 +198,27 @@ fn score_writes_the_reference_files_with_their_exact_columns() {
     assert_eq!(rows, 1001, "one row per note");
 }
 
+/// Threads and the memory budget change only the schedule: one scorer at a time (a budget
+/// of one byte), or as many as there are threads (no budget).
 #[test]
-fn score_is_byte_identical_on_one_and_two_threads() {
+fn score_is_byte_identical_on_any_thread_count_and_memory_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
-    run_score(&one, "1");
-    run_score(&two, "2");
-    for name in OUTPUTS {
-        let file = format!("{name}.tsv");
-        assert!(
-            std::fs::read(one.join(&file)).unwrap() == std::fs::read(two.join(&file)).unwrap(),
-            "{file}"
-        );
+    let one = dir.path().join("one");
+    run_score(&one, "1", &[]);
+    for (name, threads, extra) in [
+        ("two", "2", &["--memory-budget", "none"]),
+        ("budget", "2", &["--memory-budget", "1"]),
+    ] {
+        let other = dir.path().join(name);
+        run_score(&other, threads, extra);
+        for output in OUTPUTS {
+            let file = format!("{output}.tsv");
+            assert!(
+                std::fs::read(one.join(&file)).unwrap()
+                    == std::fs::read(other.join(&file)).unwrap(),
+                "{name}: {file}"
+            );
+        }
     }
 }
 

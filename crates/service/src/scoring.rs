@@ -129,6 +129,7 @@ pub fn compute(
         wall_millis: now_millis,
         pseudo_raters,
         scorers: None,
+        memory_budget: None,
     };
     // A panic in the engine is a bug; it fails this run (which changes nothing) instead of
     // taking the service down.

@@ -23,7 +23,7 @@ use crate::scorer::finished::FinishedScorer;
 use crate::scorer::gaussian_run::run_gaussian;
 use crate::scorer::prescore::{PrescoreError, prescore};
 use crate::scorer::run::run_scorer;
-use crate::scorer::select;
+use crate::scorer::{rating_bound, select};
 use crate::tags::{TaggedRatings, note_tag_counts};
 use crate::topic::Topic;
 use crate::{ColumnValues, NoteStatus, StatusHistoryRow, Table};
@@ -34,7 +34,7 @@ mod side_by_side;
 
 use models::ModelColumns;
 pub use observer::{FitPasses, Observer, Silent, Stage};
-use side_by_side::run_side_by_side;
+use side_by_side::{run_side_by_side, run_within_budget};
 
 const DAY_MILLIS: f64 = 86_400_000.0;
 
@@ -57,7 +57,16 @@ pub struct ScoreOptions {
     /// Run only the scorers with these reference names (`None`: every scorer). A Gaussian
     /// scorer also needs the scorer whose prescoring it reads.
     pub scorers: Option<Vec<String>>,
+    /// Bytes the matrix-factorization scorers running side by side may hold together,
+    /// estimated from their ratings ([`SCORER_BYTES_PER_RATING`]); `None`: one scorer per
+    /// pool thread, whatever they hold. Only the schedule depends on it, not the results.
+    pub memory_budget: Option<u64>,
 }
+
+/// What a matrix-factorization scorer holds per rating it scores while it runs (its copy of
+/// the ratings, the fits' two orderings, masks), measured on synthetic data with `--timings`
+/// and rounded up; [`ScoreOptions::memory_budget`] plans with it.
+pub const SCORER_BYTES_PER_RATING: u64 = 96;
 
 /// Everything a run writes.
 #[derive(Clone, Debug)]
@@ -153,8 +162,22 @@ pub fn score_observed(
     let mf_count = mf_configs.len();
     let mut reputation_result = None;
     let mut runs = Vec::new();
-    let batch = run_side_by_side(
-        mf_count + run_coverage as usize,
+    let jobs = mf_count + run_coverage as usize;
+    let weights: Vec<u64> = match options.memory_budget {
+        None => Vec::new(),
+        Some(_) => (0..jobs)
+            .map(|i| {
+                let spec = mf_configs
+                    .get(i)
+                    .map_or(&reputation_options.spec, |c| &c.spec);
+                rating_bound(&prescoring_view, spec, topics) as u64 * SCORER_BYTES_PER_RATING
+            })
+            .collect(),
+    };
+    let batch = run_within_budget(
+        jobs,
+        &weights,
+        options.memory_budget,
         |i| -> Result<_, PrescoreError> {
             if i < mf_count {
                 let config = &mf_configs[i];

@@ -98,6 +98,20 @@ pub struct Selection {
     pub captured: Vec<bool>,
 }
 
+/// How many ratings [`select`] can give the scorer at most: its raters' ratings on notes in
+/// its scope (before the strict-inclusion rule), for planning memory before selecting.
+pub fn rating_bound(community: &Community, spec: &ScorerSpec, topics: &[Option<Topic>]) -> usize {
+    let in_group: Vec<bool> = (0..community.participants.len())
+        .map(|u| spec.in_group(community, u))
+        .collect();
+    let r = &community.ratings;
+    r.note
+        .iter()
+        .zip(&r.rater)
+        .filter(|&(&n, &u)| in_group[u as usize] && spec.note_in_scope(topics[n as usize]))
+        .count()
+}
+
 /// Selects a scorer's ratings and notes. `topics` gives each note's topic.
 pub fn select(community: &Community, spec: &ScorerSpec, topics: &[Option<Topic>]) -> Selection {
     let participants = community.participants.len();
