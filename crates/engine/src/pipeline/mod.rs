@@ -32,8 +32,9 @@ mod models;
 mod observer;
 mod side_by_side;
 
+pub use crate::scorer::run::FitPasses;
 use models::ModelColumns;
-pub use observer::{FitPasses, Observer, Silent, Stage};
+pub use observer::{Observer, Silent, Stage};
 use side_by_side::{run_side_by_side, run_within_budget};
 
 const DAY_MILLIS: f64 = 86_400_000.0;

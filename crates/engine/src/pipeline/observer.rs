@@ -2,6 +2,8 @@
 //! caller that wants progress or timings passes an [`Observer`] and measures the stages
 //! itself.
 
+use crate::scorer::run::FitPasses;
+
 /// A stage of a scoring run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage<'a> {
@@ -25,14 +27,6 @@ impl Stage<'_> {
             Stage::Contributors => "contributors".to_string(),
         }
     }
-}
-
-/// How many passes over its ratings one fit of a scorer took.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FitPasses {
-    /// Which fit: `first round`, `final round`, `low diligence 1` (to 3).
-    pub fit: &'static str,
-    pub passes: usize,
 }
 
 /// Receives the stages of a run. `index` counts stages from 0 and `total` is how many the

@@ -78,6 +78,14 @@ impl ScorerSpec {
         }
     }
 
+    /// Per participant of `community`: whether the scorer sees their ratings
+    /// ([`in_group`](Self::in_group)).
+    fn members(&self, community: &Community) -> Vec<bool> {
+        (0..community.participants.len())
+            .map(|u| self.in_group(community, u))
+            .collect()
+    }
+
     fn note_in_scope(&self, topic: Option<Topic>) -> bool {
         match self.topics {
             TopicScope::All => true,
@@ -101,9 +109,7 @@ pub struct Selection {
 /// How many ratings [`select`] can give the scorer at most: its raters' ratings on notes in
 /// its scope (before the strict-inclusion rule), for planning memory before selecting.
 pub fn rating_bound(community: &Community, spec: &ScorerSpec, topics: &[Option<Topic>]) -> usize {
-    let in_group: Vec<bool> = (0..community.participants.len())
-        .map(|u| spec.in_group(community, u))
-        .collect();
+    let in_group = spec.members(community);
     let r = &community.ratings;
     r.note
         .iter()
@@ -114,10 +120,7 @@ pub fn rating_bound(community: &Community, spec: &ScorerSpec, topics: &[Option<T
 
 /// Selects a scorer's ratings and notes. `topics` gives each note's topic.
 pub fn select(community: &Community, spec: &ScorerSpec, topics: &[Option<Topic>]) -> Selection {
-    let participants = community.participants.len();
-    let in_group: Vec<bool> = (0..participants)
-        .map(|u| spec.in_group(community, u))
-        .collect();
+    let in_group = spec.members(community);
     let notes: Vec<bool> = topics.iter().map(|&t| spec.note_in_scope(t)).collect();
     let r = &community.ratings;
     let strict_excluded: Vec<bool> = match (spec.strict_inclusion, spec.capture_threshold) {

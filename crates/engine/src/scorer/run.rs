@@ -4,7 +4,6 @@
 
 use crate::community::Community;
 use crate::diligence::{LossRatios, as_the_model_sees_it, fit_diligence_final};
-use crate::pipeline::FitPasses;
 use crate::rating_view::RatingView;
 use crate::tags::TagThresholds;
 use crate::topic::Topic;
@@ -14,6 +13,14 @@ use super::final_fits::{FinalFitOptions, FinalFits, final_fits};
 use super::prescore::{PrescoreError, Prescored, prescore};
 use super::scored_notes::{RuleInputs, ScoredNotes, score_notes};
 use super::{Selection, select};
+
+/// How many passes over its ratings one fit of a scorer took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FitPasses {
+    /// Which fit: `first round`, `final round`, `low diligence 1` (to 3).
+    pub fit: &'static str,
+    pub passes: usize,
+}
 
 /// What one scorer produced, dense over the community's notes, participants and ratings.
 /// [`FinishedScorer`](super::finished::FinishedScorer) keeps the part later stages read.
