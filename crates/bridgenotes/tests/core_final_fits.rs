@@ -6,10 +6,10 @@ mod common;
 
 use common::{agreement, golden, load, reference, truth_topics};
 
-use bridgenotes_engine::community::Community;
+use bridgenotes_engine::community::{Community, CommunityView};
 use bridgenotes_engine::mf::MfParams;
 use bridgenotes_engine::prescoring::{ScorerPrescoring, recover_meta};
-use bridgenotes_engine::pss::{self, Variant};
+use bridgenotes_engine::pss::{self, Cliques, Variant};
 use bridgenotes_engine::scorer::final_fits::{FinalFitOptions, FinalFits, final_fits};
 use bridgenotes_engine::scorer::{ScorerSpec, Selection, select};
 use bridgenotes_engine::tags::IncorrectFilterParams;
@@ -20,12 +20,19 @@ use bridgenotes_format::table::{TextTable, read_text_table};
 /// Final scoring of the core model on `dataset`, from the reference's prescoring tables.
 struct Setup {
     community: Community,
-    final_view: Community,
+    cliques: Cliques,
     topics: Vec<Option<Topic>>,
     selection: Selection,
     tables: ScorerPrescoring,
     fits: FinalFits,
     scored: TextTable,
+}
+
+impl Setup {
+    /// The community after the final similarity filter.
+    fn final_view(&self) -> CommunityView<'_> {
+        pss::view(&self.community, &self.cliques, Variant::Final)
+    }
 }
 
 fn setup(dataset: &str) -> Setup {
@@ -37,8 +44,7 @@ fn setup(dataset: &str) -> Setup {
     let cliques = prescoring::read_cliques(&pre_dir.join("pss_output.tsv.gz"), &community).unwrap();
     let spec = ScorerSpec::core();
 
-    let mut prescoring_view = community.clone();
-    pss::apply(&mut prescoring_view, &cliques, Variant::Prescoring);
+    let prescoring_view = pss::view(&community, &cliques, Variant::Prescoring);
     let selection = select(&prescoring_view, &spec, &topics);
     let tables = prescoring::read_scorer_prescoring(
         &pre_dir,
@@ -55,8 +61,7 @@ fn setup(dataset: &str) -> Setup {
     );
     let tables = bridgenotes_engine::prescoring::ScorerPrescoring { meta, ..tables };
 
-    let mut final_view = community.clone();
-    pss::apply(&mut final_view, &cliques, Variant::Final);
+    let final_view = pss::view(&community, &cliques, Variant::Final);
     let selection = select(&final_view, &spec, &topics);
     let fits = final_fits(
         &final_view,
@@ -65,9 +70,10 @@ fn setup(dataset: &str) -> Setup {
         &FinalFitOptions::default(),
     )
     .unwrap();
+    drop(final_view);
     Setup {
         community,
-        final_view,
+        cliques,
         topics,
         selection,
         tables,
@@ -189,27 +195,28 @@ fn core_rule_chain_matches_the_reference_statuses() {
     use bridgenotes_engine::rules::RuleParams;
     use bridgenotes_engine::scorer::scored_notes::{RuleInputs, score_notes};
     for dataset in ["tiny-s1", "small-s2"] {
+        let setup = setup(dataset);
+        let final_view = setup.final_view();
         let Setup {
             community,
-            final_view,
             selection,
             tables,
             fits,
             scored,
             ..
-        } = setup(dataset);
+        } = &setup;
         let aux = read_text_table(&golden(dataset).join("reference-output/aux_note_info.tsv.gz"))
             .unwrap();
-        let low_diligence = reference(&aux, &community, "lowDiligenceIntercept");
+        let low_diligence = reference(&aux, community, "lowDiligenceIntercept");
         let inputs = RuleInputs {
             low_diligence_intercept: &low_diligence,
             tag_thresholds: None,
         };
         let ours = score_notes(
             &final_view,
-            &selection,
-            &tables,
-            &fits,
+            selection,
+            tables,
+            fits,
             &RuleParams::core(),
             &IncorrectFilterParams::default(),
             inputs,
@@ -278,14 +285,13 @@ fn core_rule_chain_matches_the_reference_statuses() {
 /// per-note pseudo-rater bounds (all missing), so the rule chain can read every note's.
 #[test]
 fn an_empty_final_fit_has_missing_bounds_for_every_note() {
+    let setup = setup("tiny-s1");
+    let final_view = setup.final_view();
     let Setup {
-        final_view,
-        selection,
-        tables,
-        ..
-    } = setup("tiny-s1");
+        selection, tables, ..
+    } = &setup;
     let few = &selection.ratings[..3];
-    let fits = final_fits(&final_view, few, &tables, &FinalFitOptions::default()).unwrap();
+    let fits = final_fits(&final_view, few, tables, &FinalFitOptions::default()).unwrap();
     let notes = final_view.notes.len();
     let bounds = fits.bounds.expect("pseudo-raters were asked for");
     assert_eq!(bounds.intercept_min.len(), notes);

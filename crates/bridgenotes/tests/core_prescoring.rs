@@ -18,15 +18,15 @@ use common::{agreement, flag_agreement, golden, load};
 fn core_prescoring_matches_the_reference_tables() {
     for dataset in ["tiny-s1", "small-s2"] {
         let dir = golden(dataset);
-        let mut community = load(&dir);
+        let community = load(&dir);
         let topics = assign_topics(&community.notes).unwrap().note_topics;
         let pre_dir = dir.join("reference-output/prescoring");
         let cliques =
             prescoring::read_cliques(&pre_dir.join("pss_output.tsv.gz"), &community).unwrap();
-        pss::apply(&mut community, &cliques, Variant::Prescoring);
+        let view = pss::view(&community, &cliques, Variant::Prescoring);
         let spec = ScorerSpec::core();
-        let selection = select(&community, &spec, &topics);
-        let ours = prescore(&community, &selection, &PrescoreOptions::core())
+        let selection = select(&view, &spec, &topics);
+        let ours = prescore(&view, &selection, &PrescoreOptions::core())
             .unwrap()
             .expect("the core model has ratings");
         let empty_meta = PrescoringMeta {

@@ -19,15 +19,15 @@ use common::{agreement, flag_agreement, golden, load, truth_topics};
 fn sub_model_prescoring_matches_the_reference_tables() {
     for dataset in ["tiny-s1"] {
         let dir = golden(dataset);
-        let mut community = load(&dir);
+        let community = load(&dir);
         let topics = truth_topics(&dir, &community);
         let pre_dir = dir.join("reference-output/prescoring");
         let cliques =
             prescoring::read_cliques(&pre_dir.join("pss_output.tsv.gz"), &community).unwrap();
-        pss::apply(&mut community, &cliques, Variant::Prescoring);
+        let view = pss::view(&community, &cliques, Variant::Prescoring);
         for config in ScorerConfig::all() {
-            let selection = select(&community, &config.spec, &topics);
-            let Some(ours) = prescore(&community, &selection, &config.prescore).unwrap() else {
+            let selection = select(&view, &config.spec, &topics);
+            let Some(ours) = prescore(&view, &selection, &config.prescore).unwrap() else {
                 println!("{dataset} {}: nothing to score", config.spec.name);
                 continue;
             };

@@ -203,9 +203,8 @@ fn reputation_scorer_matches_the_reference() {
             &community,
         )
         .unwrap();
-        let (mut prescoring_view, mut final_view) = (community.clone(), community.clone());
-        pss::apply(&mut prescoring_view, &cliques, Variant::Prescoring);
-        pss::apply(&mut final_view, &cliques, Variant::Final);
+        let prescoring_view = pss::view(&community, &cliques, Variant::Prescoring);
+        let final_view = pss::view(&community, &cliques, Variant::Final);
         let topics = vec![None; community.notes.len()];
         let options = ReputationOptions::reference();
         let scored = read_text_table(&dir.join("reference-output/scored_notes.tsv.gz")).unwrap();

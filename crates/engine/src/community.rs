@@ -141,3 +141,186 @@ impl Community {
             .map(|i| i as u32)
     }
 }
+
+impl Community {
+    /// The whole community as a [`CommunityView`]: every rating, in order, with its own
+    /// `correlated` flag.
+    pub fn view(&self) -> CommunityView<'_> {
+        CommunityView {
+            participants: &self.participants,
+            notes: &self.notes,
+            ratings: self.ratings.view(),
+        }
+    }
+}
+
+impl ScoringRatings {
+    /// Every rating, in order, as a [`ViewRatings`].
+    pub fn view(&self) -> ViewRatings<'_> {
+        ViewRatings {
+            base: self,
+            order: None,
+            correlated: None,
+        }
+    }
+}
+
+/// What a scorer reads: a community's participants and notes, and some of its ratings in a
+/// given order ([`ViewRatings`]). The post-selection-similarity filters
+/// ([`crate::pss::view`]) make the two views a run scores from; neither copies a rating.
+#[derive(Clone, Debug)]
+pub struct CommunityView<'a> {
+    pub participants: &'a [Participant],
+    pub notes: &'a [CommunityNote],
+    pub ratings: ViewRatings<'a>,
+}
+
+/// A community's ratings seen through a filter: some of them, in an order of their own,
+/// each with a `correlated` flag that depends only on its rater. Positions `0..len()` are
+/// the view's own; the view holds 4 bytes a rating (none when it shows every rating in
+/// order), not a copy of the columns.
+#[derive(Clone, Debug)]
+pub struct ViewRatings<'a> {
+    base: &'a ScoringRatings,
+    /// The base index of each rating of the view; `None`: every base rating, in order.
+    order: Option<Vec<u32>>,
+    /// Per participant: whether their ratings are `correlated`; `None`: the base column.
+    correlated: Option<Vec<bool>>,
+}
+
+impl<'a> ViewRatings<'a> {
+    /// The ratings of `base` at `order`, in that order, with `correlated[rater]` as their
+    /// `correlated` flag.
+    ///
+    /// # Panics
+    /// If an index is out of range or `correlated` lacks a rater.
+    pub fn new(base: &'a ScoringRatings, order: Vec<u32>, correlated: Vec<bool>) -> Self {
+        assert!(
+            order.iter().all(|&k| (k as usize) < base.len()),
+            "view indices within the ratings"
+        );
+        assert!(
+            base.rater.iter().all(|&u| (u as usize) < correlated.len()),
+            "a correlated flag for every rater"
+        );
+        ViewRatings {
+            base,
+            order: Some(order),
+            correlated: Some(correlated),
+        }
+    }
+
+    /// Number of ratings in the view.
+    pub fn len(&self) -> usize {
+        self.order.as_ref().map_or(self.base.len(), Vec::len)
+    }
+
+    /// Whether the view shows no rating.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The base index of the view's rating `k`.
+    #[inline]
+    pub fn base_index(&self, k: usize) -> usize {
+        match &self.order {
+            Some(order) => order[k] as usize,
+            None => k,
+        }
+    }
+
+    /// Base indices of the view's ratings at `positions`, in that order.
+    pub fn base_indices(&self, positions: &[u32]) -> Vec<u32> {
+        positions
+            .iter()
+            .map(|&k| self.base_index(k as usize) as u32)
+            .collect()
+    }
+
+    /// The base index of every rating of the view, in view order; `None` when the view is
+    /// every base rating in order.
+    pub fn order(&self) -> Option<&[u32]> {
+        self.order.as_deref()
+    }
+
+    /// The ratings the view draws from.
+    pub fn base(&self) -> &'a ScoringRatings {
+        self.base
+    }
+
+    #[inline]
+    pub fn note(&self, k: usize) -> u32 {
+        self.base.note[self.base_index(k)]
+    }
+
+    #[inline]
+    pub fn rater(&self, k: usize) -> u32 {
+        self.base.rater[self.base_index(k)]
+    }
+
+    #[inline]
+    pub fn created_at_millis(&self, k: usize) -> i64 {
+        self.base.created_at_millis[self.base_index(k)]
+    }
+
+    #[inline]
+    pub fn helpful_num(&self, k: usize) -> f32 {
+        self.base.helpful_num[self.base_index(k)]
+    }
+
+    #[inline]
+    pub fn level(&self, k: usize) -> Option<HelpfulnessLevel> {
+        self.base.level[self.base_index(k)]
+    }
+
+    #[inline]
+    pub fn tags(&self, k: usize) -> u32 {
+        self.base.tags[self.base_index(k)]
+    }
+
+    #[inline]
+    pub fn population_sampled(&self, k: usize) -> bool {
+        self.base.population_sampled[self.base_index(k)]
+    }
+
+    #[inline]
+    pub fn high_volume(&self, k: usize) -> bool {
+        self.base.high_volume[self.base_index(k)]
+    }
+
+    #[inline]
+    pub fn correlated(&self, k: usize) -> bool {
+        match &self.correlated {
+            Some(by_rater) => by_rater[self.rater(k) as usize],
+            None => self.base.correlated[self.base_index(k)],
+        }
+    }
+
+    /// The view's ratings at `positions`, in that order, as columns of their own.
+    pub fn subset(&self, positions: &[u32]) -> ScoringRatings {
+        let at = |k: &u32| *k as usize;
+        ScoringRatings {
+            note: positions.iter().map(|k| self.note(at(k))).collect(),
+            rater: positions.iter().map(|k| self.rater(at(k))).collect(),
+            created_at_millis: positions
+                .iter()
+                .map(|k| self.created_at_millis(at(k)))
+                .collect(),
+            helpful_num: positions.iter().map(|k| self.helpful_num(at(k))).collect(),
+            level: positions.iter().map(|k| self.level(at(k))).collect(),
+            tags: positions.iter().map(|k| self.tags(at(k))).collect(),
+            population_sampled: positions
+                .iter()
+                .map(|k| self.population_sampled(at(k)))
+                .collect(),
+            high_volume: positions.iter().map(|k| self.high_volume(at(k))).collect(),
+            correlated: positions.iter().map(|k| self.correlated(at(k))).collect(),
+        }
+    }
+
+    /// Every rating of the view as columns of their own (for tests and small data).
+    pub fn to_ratings(&self) -> ScoringRatings {
+        let all: Vec<u32> = (0..self.len() as u32).collect();
+        self.subset(&all)
+    }
+}

@@ -53,7 +53,7 @@
 //! * Rows are in increasing caller index; the reference sorts note and rater ids. Only the
 //!   random draws depend on row order there; here they do not depend on it at all.
 
-use crate::community::Community;
+use crate::community::CommunityView;
 use crate::first_round::splitmix64;
 use crate::logit::{
     AdamSettings, LogitData, LogitFactors, LogitParams, LogitParamsError, LogitReport, Trainable,
@@ -350,7 +350,7 @@ pub struct DiligenceFinal {
 /// they are multiples of 256). Every other note starts from the default (0). (Two ids that
 /// round to the same float would share one entry; with ids that far apart this does not
 /// arise and is not reproduced.)
-pub fn reaches_the_model(community: &Community, note: u32) -> bool {
+pub fn reaches_the_model(community: &CommunityView, note: u32) -> bool {
     let id = community.notes[note as usize].note_id;
     let rounded = id as f64;
     rounded < 9_223_372_036_854_775_808.0 && rounded as i64 == id
@@ -360,7 +360,7 @@ pub fn reaches_the_model(community: &Community, note: u32) -> bool {
 /// ([`reaches_the_model`]), so final scoring starts those notes at 0 as the reference does
 /// (in the low-diligence model and in the reputation scorer, which share the initializer).
 pub(crate) fn as_the_model_sees_it(
-    community: &Community,
+    community: &CommunityView,
     prescoring: &DiligencePrescoring,
 ) -> DiligencePrescoring {
     let keep: Vec<bool> = prescoring

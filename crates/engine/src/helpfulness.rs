@@ -43,7 +43,7 @@
 //! assert!(scores[1].as_ref().unwrap().above_helpfulness_threshold);
 //! ```
 
-use crate::community::{Community, ScoringRatings};
+use crate::community::{CommunityNote, ScoringRatings};
 use crate::numeric::KahanSum;
 use crate::{NoteStatus, StatusHistoryRow};
 
@@ -86,9 +86,9 @@ impl NoteTimes {
         }
     }
 
-    /// The times of the community's **input** status history (what prescoring uses).
-    pub fn from_input_history(community: &Community) -> Self {
-        Self::from_history(community.notes.iter().map(|n| &n.history))
+    /// The times of the notes' **input** status history (what prescoring uses).
+    pub fn from_input_history(notes: &[CommunityNote]) -> Self {
+        Self::from_history(notes.iter().map(|n| &n.history))
     }
 }
 
@@ -665,7 +665,7 @@ pub fn contribution_counts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::community::CommunityNote;
+    use crate::community::Community;
     use NoteStatus::{
         CurrentlyRatedHelpful as Crh, CurrentlyRatedNotHelpful as Crnh, FirmReject,
         NeedsMoreRatings as Nmr,
@@ -1144,7 +1144,7 @@ mod tests {
             ..Community::default()
         };
         assert_eq!(
-            NoteTimes::from_input_history(&community),
+            NoteTimes::from_input_history(&community.notes),
             times(&[(OLD, None), (NEW, Some(NEW as f64 + 1.0))])
         );
     }

@@ -152,15 +152,15 @@ impl ScorerPrescoring {
 /// and μ is the value at which the loss is stationary given every other parameter:
 /// Σ residual / (N · (1 + λ_μ)). Tag thresholds and low-diligence intercepts stay unknown.
 pub fn recover_meta(
-    community: &crate::community::Community,
+    community: &crate::community::CommunityView,
     ratings: &[u32],
     tables: &ScorerPrescoring,
     global_intercept_lambda: f64,
 ) -> PrescoringMeta {
     use crate::first_round::{MIN_RATINGS_PER_NOTE, MIN_RATINGS_PER_RATER, filter_by_counts};
     let r = &community.ratings;
-    let notes: Vec<u32> = ratings.iter().map(|&k| r.note[k as usize]).collect();
-    let raters: Vec<u32> = ratings.iter().map(|&k| r.rater[k as usize]).collect();
+    let notes: Vec<u32> = ratings.iter().map(|&k| r.note(k as usize)).collect();
+    let raters: Vec<u32> = ratings.iter().map(|&k| r.rater(k as usize)).collect();
     let mut keep = vec![true; ratings.len()];
     filter_by_counts(
         &notes,
@@ -184,7 +184,7 @@ pub fn recover_meta(
             tables.rater_intercept[u].unwrap_or(0.0),
             tables.rater_factor[u].unwrap_or(0.0),
         );
-        residual += r.helpful_num[k as usize] as f64 - i_u - i_n - f_u * f_n;
+        residual += r.helpful_num(k as usize) as f64 - i_u - i_n - f_u * f_n;
         count += 1;
         seen_note[n] = true;
         seen_rater[u] = true;

@@ -5,7 +5,7 @@
 //! Both detectors are deterministic: counts are gathered in hash maps, but every output is
 //! produced from sorted data, and every place where the reference's order was arbitrary
 //! (pandas' unstable sorts, set iteration) is broken by participant index, as documented on
-//! the functions below. [`crate::pss::apply`] then applies the result.
+//! the functions below. [`crate::pss::view`] then applies the result.
 //!
 //! Only notes from the notes file take part (deleted notes, which exist only in the status
 //! history, have no tweet and no classification): the reference joins ratings to its notes

@@ -18,7 +18,7 @@
 //! bits; decisions can only differ for values that sit on a threshold to within that.
 
 use crate::NoteStatus;
-use crate::community::ScoringRatings;
+use crate::community::{ScoringRatings, ViewRatings};
 use crate::numeric::{KahanSum, nan_mean_std, nan_percentile, numpy_quantile};
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS, Ratings, not_helpful_bit};
 
@@ -52,13 +52,24 @@ const NOT_HELPFUL_MASK: u32 = ((1 << NUM_NOT_HELPFUL_TAGS) - 1) << NUM_HELPFUL_T
 /// The rating columns the tag computations read, optionally restricted to a subset.
 ///
 /// `note[i]` and `rater[i]` are the note and rater index of rating `i`, `tags[i]` its tag bits
-/// (see [`Ratings::tags`]); when `mask` is given only ratings with `mask[i]` take part.
+/// (see [`Ratings::tags`]); [`masked`](Self::masked) and [`at`](Self::at) restrict which
+/// ratings take part.
 #[derive(Clone, Copy, Debug)]
 pub struct TaggedRatings<'a> {
     pub note: &'a [u32],
     pub rater: &'a [u32],
     pub tags: &'a [u32],
-    pub mask: Option<&'a [bool]>,
+    subset: Subset<'a>,
+}
+
+/// Which ratings of the columns take part.
+#[derive(Clone, Copy, Debug)]
+enum Subset<'a> {
+    All,
+    /// Those with `mask[i]` true, in order.
+    Mask(&'a [bool]),
+    /// Those at these indices, in this order.
+    At(&'a [u32]),
 }
 
 impl<'a> TaggedRatings<'a> {
@@ -75,7 +86,7 @@ impl<'a> TaggedRatings<'a> {
             note,
             rater,
             tags,
-            mask: None,
+            subset: Subset::All,
         }
     }
 
@@ -86,16 +97,47 @@ impl<'a> TaggedRatings<'a> {
     pub fn masked(self, mask: &'a [bool]) -> Self {
         assert_eq!(mask.len(), self.note.len(), "one mask entry per rating");
         TaggedRatings {
-            mask: Some(mask),
+            subset: Subset::Mask(mask),
+            ..self
+        }
+    }
+
+    /// The ratings at `indices`, in that order (for a [`ViewRatings`]: its
+    /// [`order`](ViewRatings::order) or the base indices of a selection).
+    ///
+    /// # Panics
+    /// If an index is out of range.
+    pub fn at(self, indices: &'a [u32]) -> Self {
+        assert!(
+            indices.iter().all(|&i| (i as usize) < self.note.len()),
+            "indices within the ratings"
+        );
+        TaggedRatings {
+            subset: Subset::At(indices),
             ..self
         }
     }
 
     /// `(note, rater, tags)` of every selected rating, in rating order.
-    fn iter(&self) -> impl Iterator<Item = (usize, usize, u32)> + '_ {
-        (0..self.note.len())
-            .filter(|&i| self.mask.is_none_or(|m| m[i]))
-            .map(|i| (self.note[i] as usize, self.rater[i] as usize, self.tags[i]))
+    fn iter(&self) -> Box<dyn Iterator<Item = (usize, usize, u32)> + '_> {
+        let row = move |i: usize| (self.note[i] as usize, self.rater[i] as usize, self.tags[i]);
+        match self.subset {
+            Subset::All => Box::new((0..self.note.len()).map(row)),
+            Subset::Mask(mask) => Box::new((0..self.note.len()).filter(|&i| mask[i]).map(row)),
+            Subset::At(indices) => Box::new(indices.iter().map(move |&i| row(i as usize))),
+        }
+    }
+}
+
+impl<'a> From<&'a ViewRatings<'a>> for TaggedRatings<'a> {
+    /// Every rating of a view, in the view's order.
+    fn from(r: &'a ViewRatings<'a>) -> Self {
+        let base = r.base();
+        let all = TaggedRatings::new(&base.note, &base.rater, &base.tags);
+        match r.order() {
+            Some(order) => all.at(order),
+            None => all,
+        }
     }
 }
 

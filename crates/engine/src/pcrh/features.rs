@@ -5,7 +5,7 @@
 //! Missing values read as 0, as the reference fills them: a level without rated factors has
 //! all its statistics 0, one factor has standard deviation 0, fewer than three skewness 0.
 
-use crate::community::ScoringRatings;
+use crate::community::ViewRatings;
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
 use crate::{HelpfulnessLevel, NoteStatus};
 
@@ -44,7 +44,7 @@ pub(crate) struct NoteRatings<'a> {
 
 /// Appends the feature row of one note to `out` ([`FEATURES`] values).
 pub(crate) fn note_features(
-    ratings: &ScoringRatings,
+    ratings: &ViewRatings,
     note: &NoteRatings<'_>,
     core: Axis<'_>,
     topic: Option<Axis<'_>>,
@@ -61,7 +61,7 @@ pub(crate) fn note_features(
         }
         let mut tags = [0u32; TAGS];
         for &k in set {
-            let bits = ratings.tags[k as usize];
+            let bits = ratings.tags(k as usize);
             for (t, total) in tags.iter_mut().enumerate() {
                 *total += (bits >> t) & 1;
             }
@@ -86,7 +86,7 @@ pub(crate) fn note_features(
 
 /// The factors of the raters of `set` who rated at `level` and sit on `axis`.
 fn level_factors(
-    ratings: &ScoringRatings,
+    ratings: &ViewRatings,
     set: &[u32],
     level: HelpfulnessLevel,
     axis: Axis<'_>,
@@ -95,8 +95,8 @@ fn level_factors(
     into.clear();
     into.extend(set.iter().filter_map(|&k| {
         let k = k as usize;
-        (ratings.level[k] == Some(level))
-            .then(|| axis[ratings.rater[k] as usize])
+        (ratings.level(k) == Some(level))
+            .then(|| axis[ratings.rater(k) as usize])
             .flatten()
     }));
 }
@@ -208,6 +208,7 @@ impl AuthorRecords {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::community::ScoringRatings;
 
     #[test]
     fn quantiles_interpolate_between_order_statistics() {
@@ -269,7 +270,7 @@ mod tests {
             all: &[0, 1, 2],
             scored: &[0],
         };
-        note_features(&ratings, &note, &core, None, [1.0; 6], 3.0, &mut out);
+        note_features(&ratings.view(), &note, &core, None, [1.0; 6], 3.0, &mut out);
         assert_eq!(out.len(), FEATURES);
         // Helpful: one placed rater (the third has no factor).
         assert_eq!(&out[..3], &[0.5, 0.0, 1.0]);

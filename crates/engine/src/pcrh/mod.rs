@@ -31,7 +31,7 @@ use forust_ml::objective::ObjectiveType;
 use forust_ml::{GradientBooster, Matrix};
 
 use crate::NoteStatus;
-use crate::community::{CommunityNote, Participant, ScoringRatings};
+use crate::community::{CommunityNote, Participant, ViewRatings};
 use crate::scorer::CORE_GROUPS;
 use crate::topic::Topic;
 use features::{AuthorRecords, FEATURES, NoteRatings, note_features};
@@ -64,9 +64,9 @@ pub struct PcrhInputs<'a> {
     pub notes: &'a [CommunityNote],
     pub participants: &'a [Participant],
     /// The ratings it learns from (the reference: after the prescoring similarity filter).
-    pub training_ratings: &'a ScoringRatings,
+    pub training_ratings: &'a ViewRatings<'a>,
     /// The ratings it predicts from (the reference: before the final similarity filter).
-    pub current_ratings: &'a ScoringRatings,
+    pub current_ratings: &'a ViewRatings<'a>,
     /// Per participant: the core model's prescoring rater factor, or the first round's
     /// where the final round has none.
     pub core_factor: &'a [Option<f64>],
@@ -147,7 +147,7 @@ fn run_pcrh_capped(inputs: &PcrhInputs<'_>, max_rows: usize) -> Vec<Option<PcrhP
     // Prediction: all current ratings of each note with 8 to 100 of them.
     let ratings = inputs.current_ratings;
     let by_note = ByNote::new(ratings, notes, |k| {
-        in_core_groups[ratings.rater[k] as usize]
+        in_core_groups[ratings.rater(k) as usize]
     });
     let reference = inputs
         .notes
@@ -169,7 +169,7 @@ fn run_pcrh_capped(inputs: &PcrhInputs<'_>, max_rows: usize) -> Vec<Option<PcrhP
             scored.extend(
                 all.iter()
                     .copied()
-                    .filter(|&k| inputs.scored_rater[ratings.rater[k as usize] as usize]),
+                    .filter(|&k| inputs.scored_rater[ratings.rater(k as usize) as usize]),
             );
             let note = NoteRatings {
                 all,
@@ -219,13 +219,13 @@ fn fit<'a>(
         .map(|n| !n.is_deleted() && n.created_at_millis > TRAINING_CUTOFF_MILLIS)
         .collect();
     let by_note = ByNote::new(ratings, inputs.notes.len(), |k| {
-        in_core_groups[ratings.rater[k] as usize] && recent[ratings.note[k] as usize]
+        in_core_groups[ratings.rater(k) as usize] && recent[ratings.note(k) as usize]
     });
     // The time of each note's `size`-th rating, unless the note has fewer or was CRH by then.
     let nth_rating = |n: usize, size: u32| -> Option<i64> {
         let all = by_note.of(n);
         let last = *all.get(size as usize - 1)?;
-        let nth = ratings.created_at_millis[last as usize];
+        let nth = ratings.created_at_millis(last as usize);
         let h = &inputs.notes[n].history;
         let decided_before = h.first_non_nmr_status == Some(NoteStatus::CurrentlyRatedHelpful)
             && h.timestamp_millis_of_first_non_nmr_status
@@ -265,8 +265,8 @@ fn fit<'a>(
         let all = by_note.of(n);
         scored.clear();
         scored.extend(all.iter().copied().filter(|&k| {
-            ratings.created_at_millis[k as usize] <= nth
-                && inputs.scored_rater[ratings.rater[k as usize] as usize]
+            ratings.created_at_millis(k as usize) <= nth
+                && inputs.scored_rater[ratings.rater(k as usize) as usize]
         }));
         let note_ratings = NoteRatings {
             all: &all[..size as usize],
@@ -298,11 +298,11 @@ struct ByNote {
 }
 
 impl ByNote {
-    fn new(ratings: &ScoringRatings, notes: usize, keep: impl Fn(usize) -> bool) -> Self {
+    fn new(ratings: &ViewRatings, notes: usize, keep: impl Fn(usize) -> bool) -> Self {
         let mut offsets = vec![0usize; notes + 1];
         for k in 0..ratings.len() {
             if keep(k) {
-                offsets[ratings.note[k] as usize + 1] += 1;
+                offsets[ratings.note(k) as usize + 1] += 1;
             }
         }
         for n in 0..notes {
@@ -312,14 +312,14 @@ impl ByNote {
         let mut order = vec![0u32; offsets[notes]];
         for k in 0..ratings.len() {
             if keep(k) {
-                let n = ratings.note[k] as usize;
+                let n = ratings.note(k) as usize;
                 order[next[n]] = k as u32;
                 next[n] += 1;
             }
         }
         for n in 0..notes {
             order[offsets[n]..offsets[n + 1]]
-                .sort_by_key(|&k| (ratings.created_at_millis[k as usize], k));
+                .sort_by_key(|&k| (ratings.created_at_millis(k as usize), k));
         }
         ByNote {
             offsets,
@@ -417,6 +417,7 @@ fn column_major(rows: &[f64], labels: &[f64], chosen: &[usize]) -> (Vec<f64>, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::community::ScoringRatings;
 
     #[test]
     fn the_threshold_is_that_of_the_nearest_size_and_the_smaller_on_a_tie() {
@@ -436,11 +437,11 @@ mod tests {
             created_at_millis: vec![30, 5, 10, 10],
             ..ScoringRatings::default()
         };
-        let by_note = ByNote::new(&ratings, 3, |_| true);
+        let by_note = ByNote::new(&ratings.view(), 3, |_| true);
         assert_eq!(by_note.of(0), &[1]);
         assert_eq!(by_note.of(1), &[2, 3, 0]);
         assert!(by_note.of(2).is_empty());
-        let kept = ByNote::new(&ratings, 3, |k| k != 2);
+        let kept = ByNote::new(&ratings.view(), 3, |k| k != 2);
         assert_eq!(kept.of(1), &[3, 0]);
     }
 
@@ -536,12 +537,13 @@ mod tests {
     ) -> Vec<Option<PcrhPrediction>> {
         let scored = vec![true; c.participants.len()];
         let topics = vec![None; c.notes.len()];
+        let ratings = c.ratings.view();
         run_pcrh_capped(
             &PcrhInputs {
                 notes: &c.notes,
                 participants: &c.participants,
-                training_ratings: &c.ratings,
-                current_ratings: &c.ratings,
+                training_ratings: &ratings,
+                current_ratings: &ratings,
                 core_factor: &c.factor,
                 scored_rater: &scored,
                 topics: &topics,

@@ -2,7 +2,7 @@
 //! model's prescoring and final scoring, meta-scoring, the status history update and the
 //! contributor scores. Sub-models that are not implemented yet leave their columns empty.
 
-use crate::community::Community;
+use crate::community::{Community, CommunityView};
 use crate::contributor_state::{NoteSummary, RatingTotals, contributor_states};
 use crate::enrollment::Enrollment;
 use crate::helpfulness::{
@@ -125,11 +125,14 @@ pub fn score_observed(
     options: &ScoreOptions,
     observer: &dyn Observer,
 ) -> Result<ScoreOutputs, PrescoreError> {
-    let (mut prescoring_view, mut final_view) = (community.clone(), community.clone());
-    if let Some(cliques) = cliques {
-        pss::apply(&mut prescoring_view, cliques, Variant::Prescoring);
-        pss::apply(&mut final_view, cliques, Variant::Final);
-    }
+    // The two views hold only the order of their ratings, not copies.
+    let (prescoring_view, final_view) = match cliques {
+        Some(cliques) => (
+            pss::view(community, cliques, Variant::Prescoring),
+            pss::view(community, cliques, Variant::Final),
+        ),
+        None => (community.view(), community.view()),
+    };
     let notes = community.notes.len();
     let participants = community.participants.len();
 
@@ -319,7 +322,7 @@ pub fn score_observed(
 
     // Meta-scoring and the history update.
     let r = &final_view.ratings;
-    let tag_counts = note_tag_counts(TaggedRatings::new(&r.note, &r.rater, &r.tags), notes);
+    let tag_counts = note_tag_counts(TaggedRatings::from(r), notes);
     let mut outcomes: Vec<MetaOutcome> = Vec::with_capacity(notes);
     let mut history: Vec<StatusHistoryRow> = Vec::with_capacity(notes);
     for (n, note_tags) in tag_counts.iter().enumerate() {
@@ -375,10 +378,10 @@ pub fn score_observed(
     let mut sampled = vec![0i64; notes];
     let cutoff = options.now_millis as f64 - 28.0 * DAY_MILLIS;
     for k in 0..r.len() {
-        let n = r.note[k] as usize;
+        let n = r.note(k) as usize;
         num_ratings[n] += 1;
-        last_28[n] += (r.created_at_millis[k] as f64 > cutoff) as i64;
-        sampled[n] += r.population_sampled[k] as i64;
+        last_28[n] += (r.created_at_millis(k) as f64 > cutoff) as i64;
+        sampled[n] += r.population_sampled(k) as i64;
     }
     // Nor the final view after these counts (its participants are the community's).
     drop(final_view);
@@ -680,6 +683,7 @@ pub fn score_observed(
     );
     hs.set("coreRaterIntercept", f32s(pick(&tables.rater_intercept)));
     hs.set("coreRaterFactor1", f32s(pick(&tables.rater_factor)));
+    let whole = community.view();
     type KindFilter = fn(ScorerKind) -> bool;
     let rater_columns: [(&str, KindFilter); 5] = [
         ("coreWithTopics", |k| k == ScorerKind::CoreWithTopics),
@@ -695,7 +699,7 @@ pub fn score_observed(
                 rater_tables
                     .iter()
                     .find(|(c, t)| {
-                        pick_kind(c.kind) && t.has_rater_row(u) && c.keeps_user(community, u)
+                        pick_kind(c.kind) && t.has_rater_row(u) && c.keeps_user(&whole, u)
                     })
                     .copied()
             })
@@ -950,7 +954,7 @@ pub fn score_observed(
 /// the ratings before the final similarity filter.
 fn pcrh_predictions(
     community: &Community,
-    prescoring_view: &Community,
+    prescoring_view: &CommunityView,
     core: &FinishedScorer,
     runs: &[FinishedScorer],
     topics: &[Option<Topic>],
@@ -977,11 +981,12 @@ fn pcrh_predictions(
         .iter()
         .map(|n| n.history.above_pcrh_threshold_time.is_some_and(|t| t > 0.0))
         .collect();
+    let whole = community.view();
     run_pcrh(&PcrhInputs {
         notes: &community.notes,
         participants: &community.participants,
         training_ratings: &prescoring_view.ratings,
-        current_ratings: &community.ratings,
+        current_ratings: &whole.ratings,
         core_factor: &core_factor,
         scored_rater: &scored_rater,
         topics,

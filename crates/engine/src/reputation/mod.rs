@@ -45,7 +45,7 @@ mod squared;
 pub use squared::{fit_squared, squared_gradient, squared_loss};
 
 use crate::NoteStatus;
-use crate::community::{Community, ScoringRatings};
+use crate::community::{CommunityView, ScoringRatings};
 pub use crate::diligence::reaches_the_model;
 use crate::diligence::{
     DiligenceFinal, DiligenceGlobalIntercept, DiligenceParams, DiligencePrescoring,
@@ -144,7 +144,7 @@ struct Fitted {
 }
 
 fn filtered(
-    community: &Community,
+    community: &CommunityView,
     selection: &Selection,
     options: &ReputationOptions,
 ) -> Option<Fitted> {
@@ -184,7 +184,7 @@ fn filtered(
 /// prescoring view). Rows are community note and participant indices. `None` when no
 /// rating survives the count filters.
 pub fn prescore_reputation(
-    community: &Community,
+    community: &CommunityView,
     selection: &Selection,
     options: &ReputationOptions,
 ) -> Result<Option<DiligencePrescoring>, PrescoreError> {
@@ -237,7 +237,7 @@ pub fn prescore_reputation(
 /// scorer's `selection` of the prescoring view. `None` when no rating survives the count
 /// filters.
 pub fn recover_global_intercepts(
-    community: &Community,
+    community: &CommunityView,
     selection: &Selection,
     prescoring: &DiligencePrescoring,
     options: &ReputationOptions,
@@ -323,7 +323,7 @@ pub struct ReputationScores {
 /// `selection` of `community` (the final view), from `prescoring`. `None` when no rating
 /// survives the count filters.
 pub fn score_reputation(
-    community: &Community,
+    community: &CommunityView,
     selection: &Selection,
     prescoring: &DiligencePrescoring,
     options: &ReputationOptions,
@@ -382,8 +382,8 @@ pub fn score_reputation(
 /// filters applied). `None` when either phase has nothing to score (the reference's empty
 /// outputs).
 pub fn run_reputation(
-    prescoring_view: &Community,
-    final_view: &Community,
+    prescoring_view: &CommunityView,
+    final_view: &CommunityView,
     topics: &[Option<Topic>],
     options: &ReputationOptions,
 ) -> Result<Option<(DiligencePrescoring, ReputationScores)>, PrescoreError> {

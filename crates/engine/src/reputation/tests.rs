@@ -1,4 +1,5 @@
 use super::*;
+use crate::community::Community;
 use crate::first_round::splitmix64;
 use crate::logit::{LogitParams, Trainable, ValidLogitParams};
 use crate::rating::{RatingRow, RatingSource, RatingsBuilder};
@@ -327,7 +328,7 @@ fn scorer_outputs_captured_notes_with_threshold_statuses() {
     let (community, help) = small_community();
     let topics = vec![None; community.notes.len()];
     let options = ReputationOptions::reference();
-    let (pre, scores) = run_reputation(&community, &community, &topics, &options)
+    let (pre, scores) = run_reputation(&community.view(), &community.view(), &topics, &options)
         .unwrap()
         .unwrap();
     let reports = pre.reports.unwrap();
@@ -379,8 +380,8 @@ fn raters_new_to_final_scoring_get_no_reputation() {
     let (community, _) = small_community();
     let topics = vec![None; community.notes.len()];
     let options = ReputationOptions::reference();
-    let selection = select(&community, &options.spec, &topics);
-    let mut pre = prescore_reputation(&community, &selection, &options)
+    let selection = select(&community.view(), &options.spec, &topics);
+    let mut pre = prescore_reputation(&community.view(), &selection, &options)
         .unwrap()
         .unwrap();
     // Forget the first prescoring rater.
@@ -389,7 +390,7 @@ fn raters_new_to_final_scoring_get_no_reputation() {
     pre.rater_factor.remove(0);
     pre.rater_reputation.remove(0);
     pre.rater_intercept_round2.remove(0);
-    let scores = score_reputation(&community, &selection, &pre, &options)
+    let scores = score_reputation(&community.view(), &selection, &pre, &options)
         .unwrap()
         .unwrap();
     assert_eq!(scores.rater_reputation[gone], Some(0.0));
@@ -405,7 +406,9 @@ fn identical_on_one_and_two_threads() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| run_reputation(&community, &community, &topics, &options).unwrap())
+            .install(|| {
+                run_reputation(&community.view(), &community.view(), &topics, &options).unwrap()
+            })
     };
     assert_eq!(run(1), run(2));
 }

@@ -3,7 +3,7 @@
 //! the scorer constructors in the reference).
 
 use crate::adam::AdamSettings;
-use crate::community::Community;
+use crate::community::CommunityView;
 use crate::gaussian::GaussianParams;
 use crate::helpfulness::{HarassmentPenaltyParams, HelpfulnessParams};
 use crate::mf::{MfParams, NormalizedLoss};
@@ -75,7 +75,7 @@ impl ScorerConfig {
     /// Whether the scorer's user tables (its `helpfulness_scores` rows) keep participant
     /// `u`: group and multi-group models keep only raters enrolled in their groups (their
     /// specs count no unassigned rater as in-group); every other model keeps everyone.
-    pub fn keeps_user(&self, community: &Community, u: usize) -> bool {
+    pub fn keeps_user(&self, community: &CommunityView, u: usize) -> bool {
         let grouped = matches!(self.kind, ScorerKind::Group(_) | ScorerKind::MultiGroup(_));
         !grouped || self.spec.in_group(community, u)
     }

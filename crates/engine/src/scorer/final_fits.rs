@@ -2,7 +2,7 @@
 //! refit with raters and μ frozen at their prescoring values, on four subsets of ratings,
 //! plus pseudo-rater bounds on the main fit.
 
-use crate::community::Community;
+use crate::community::CommunityView;
 use crate::first_round::{MIN_RATINGS_PER_NOTE, filter_by_counts};
 use crate::mf::{
     Factors, Frozen, MfParams, MfParamsError, RatingMatrix, fit, normalized_matrix,
@@ -18,7 +18,7 @@ pub const POPULATION_SAMPLED_RATINGS_PER_NOTE: f64 = 10.0;
 pub struct NoteFit {
     pub intercept: Vec<Option<f64>>,
     pub factor: Vec<Option<f64>>,
-    /// Indices into the community's ratings of the ratings the fit used.
+    /// Positions in the view of the ratings the fit used.
     pub ratings: Vec<u32>,
     /// Per participant: whether the participant rated in the fit.
     pub raters: Vec<bool>,
@@ -73,14 +73,14 @@ struct Compact {
 /// The ratings of one fit: notes with enough ratings in `subset`, then raters with
 /// prescoring parameters (and, with reputation, who passed the helpfulness filter).
 fn compact(
-    community: &Community,
+    community: &CommunityView,
     subset: &[u32],
     pre: &ScorerPrescoring,
     use_reputation: bool,
 ) -> Compact {
     let r = &community.ratings;
-    let notes: Vec<u32> = subset.iter().map(|&k| r.note[k as usize]).collect();
-    let raters: Vec<u32> = subset.iter().map(|&k| r.rater[k as usize]).collect();
+    let notes: Vec<u32> = subset.iter().map(|&k| r.note(k as usize)).collect();
+    let raters: Vec<u32> = subset.iter().map(|&k| r.rater(k as usize)).collect();
     let mut keep = vec![true; subset.len()];
     filter_by_counts(&notes, &raters, &mut keep, 0, MIN_RATINGS_PER_NOTE);
     let mut c = Compact {
@@ -109,17 +109,17 @@ fn compact(
         }
         c.note.push(note_row[n]);
         c.rater.push(rater_row[u]);
-        c.value.push(r.helpful_num[k as usize]);
+        c.value.push(r.helpful_num(k as usize));
         c.used.push(k);
     }
     c
 }
 
-/// The ratings (indices into the community's ratings) a final fit over `subset` uses: notes
+/// The ratings (positions in the view) a final fit over `subset` uses: notes
 /// with enough ratings in `subset`, then raters with prescoring parameters (and, with
 /// reputation, who passed the helpfulness filter), in `subset`'s order.
 pub fn fit_ratings(
-    community: &Community,
+    community: &CommunityView,
     subset: &[u32],
     pre: &ScorerPrescoring,
     use_reputation: bool,
@@ -128,7 +128,7 @@ pub fn fit_ratings(
 }
 
 fn frozen_fit(
-    community: &Community,
+    community: &CommunityView,
     subset: &[u32],
     pre: &ScorerPrescoring,
     options: &FinalFitOptions,
@@ -232,7 +232,7 @@ fn frozen_fit(
 /// The main final fit alone (no subsets, no pseudo-raters), for scorers that need only its
 /// note factors.
 pub fn main_fit(
-    community: &Community,
+    community: &CommunityView,
     ratings: &[u32],
     pre: &ScorerPrescoring,
     options: &FinalFitOptions,
@@ -241,10 +241,10 @@ pub fn main_fit(
     Ok(frozen_fit(community, ratings, pre, options, ratio, false)?.0)
 }
 
-/// Runs the final fits of one scorer over its `ratings` (indices into the community's
-/// ratings, in the community's order).
+/// Runs the final fits of one scorer over its `ratings` (positions in the view, in the
+/// view's order).
 pub fn final_fits(
-    community: &Community,
+    community: &CommunityView,
     ratings: &[u32],
     pre: &ScorerPrescoring,
     options: &FinalFitOptions,
@@ -260,7 +260,7 @@ pub fn final_fits(
     };
     let no_high_volume = frozen_fit(
         community,
-        &subset(&|k| !r.high_volume[k]),
+        &subset(&|k| !r.high_volume(k)),
         pre,
         options,
         ratio,
@@ -269,14 +269,14 @@ pub fn final_fits(
     .0;
     let no_correlated = frozen_fit(
         community,
-        &subset(&|k| !r.correlated[k]),
+        &subset(&|k| !r.correlated(k)),
         pre,
         options,
         ratio,
         false,
     )?
     .0;
-    let sampled = subset(&|k| r.population_sampled[k]);
+    let sampled = subset(&|k| r.population_sampled(k));
     let population_sampled = if sampled.is_empty() {
         None
     } else {

@@ -4,7 +4,7 @@
 //! population-sampled ratings), note factors from a frozen-rater refit, then the same
 //! low-diligence fit and rule chain as every scorer.
 
-use crate::community::Community;
+use crate::community::CommunityView;
 use crate::gaussian::{GaussianRatings, gaussian_scores_with};
 use crate::topic::Topic;
 
@@ -20,7 +20,7 @@ use super::select;
 /// # Panics
 /// If `config` is not a Gaussian scorer.
 pub fn run_gaussian(
-    final_view: &Community,
+    final_view: &CommunityView,
     config: &ScorerConfig,
     prescored: &Prescored,
     topics: &[Option<Topic>],
@@ -43,9 +43,9 @@ pub fn run_gaussian(
     // Intercepts of one subset of the scorer's ratings (`None` for notes it leaves out).
     let intercepts = |subset: &[u32]| -> (Vec<u32>, Vec<Option<f64>>, Vec<Option<f64>>) {
         let used = fit_ratings(final_view, subset, pre, use_reputation);
-        let note: Vec<u32> = used.iter().map(|&k| r.note[k as usize]).collect();
-        let rater: Vec<u32> = used.iter().map(|&k| r.rater[k as usize]).collect();
-        let helpful_num: Vec<f32> = used.iter().map(|&k| r.helpful_num[k as usize]).collect();
+        let note: Vec<u32> = used.iter().map(|&k| r.note(k as usize)).collect();
+        let rater: Vec<u32> = used.iter().map(|&k| r.rater(k as usize)).collect();
+        let helpful_num: Vec<f32> = used.iter().map(|&k| r.helpful_num(k as usize)).collect();
         let scores = gaussian_scores_with(
             &settings.crh,
             &settings.crnh,
@@ -70,9 +70,9 @@ pub fn run_gaussian(
             .filter(|&k| keep(k as usize))
             .collect()
     };
-    let no_high_volume = intercepts(&subset(&|k| !r.high_volume[k])).1;
-    let no_correlated = intercepts(&subset(&|k| !r.correlated[k])).1;
-    let sampled = subset(&|k| r.population_sampled[k]);
+    let no_high_volume = intercepts(&subset(&|k| !r.high_volume(k))).1;
+    let no_correlated = intercepts(&subset(&|k| !r.correlated(k))).1;
+    let sampled = subset(&|k| r.population_sampled(k));
     let population_sampled = (!sampled.is_empty()).then(|| intercepts(&sampled).1);
     let (used, intercept, gaussian_factor) = intercepts(&selection.ratings);
     if used.is_empty() {

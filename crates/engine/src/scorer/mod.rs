@@ -12,7 +12,7 @@ pub mod prescore;
 pub mod run;
 pub mod scored_notes;
 
-use crate::community::Community;
+use crate::community::CommunityView;
 use crate::topic::Topic;
 
 /// Modeling groups of the core model (`c.coreGroups`).
@@ -66,7 +66,7 @@ impl ScorerSpec {
     }
 
     /// Whether participant `u` rates in this scorer.
-    pub fn in_group(&self, community: &Community, u: usize) -> bool {
+    pub fn in_group(&self, community: &CommunityView, u: usize) -> bool {
         let Some(groups) = &self.groups else {
             return true;
         };
@@ -80,7 +80,7 @@ impl ScorerSpec {
 
     /// Per participant of `community`: whether the scorer sees their ratings
     /// ([`in_group`](Self::in_group)).
-    fn members(&self, community: &Community) -> Vec<bool> {
+    fn members(&self, community: &CommunityView) -> Vec<bool> {
         (0..community.participants.len())
             .map(|u| self.in_group(community, u))
             .collect()
@@ -98,7 +98,7 @@ impl ScorerSpec {
 /// The part of a community a scorer sees.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Selection {
-    /// Indices (into the community's ratings, in order) of the scorer's ratings.
+    /// Positions (in the view it was selected from, in order) of the scorer's ratings.
     pub ratings: Vec<u32>,
     /// Per note: whether the scorer scores it (topic scope).
     pub notes: Vec<bool>,
@@ -108,18 +108,22 @@ pub struct Selection {
 
 /// How many ratings [`select`] can give the scorer at most: its raters' ratings on notes in
 /// its scope (before the strict-inclusion rule), for planning memory before selecting.
-pub fn rating_bound(community: &Community, spec: &ScorerSpec, topics: &[Option<Topic>]) -> usize {
+pub fn rating_bound(
+    community: &CommunityView,
+    spec: &ScorerSpec,
+    topics: &[Option<Topic>],
+) -> usize {
     let in_group = spec.members(community);
     let r = &community.ratings;
-    r.note
-        .iter()
-        .zip(&r.rater)
-        .filter(|&(&n, &u)| in_group[u as usize] && spec.note_in_scope(topics[n as usize]))
+    (0..r.len())
+        .filter(|&k| {
+            in_group[r.rater(k) as usize] && spec.note_in_scope(topics[r.note(k) as usize])
+        })
         .count()
 }
 
 /// Selects a scorer's ratings and notes. `topics` gives each note's topic.
-pub fn select(community: &Community, spec: &ScorerSpec, topics: &[Option<Topic>]) -> Selection {
+pub fn select(community: &CommunityView, spec: &ScorerSpec, topics: &[Option<Topic>]) -> Selection {
     let in_group = spec.members(community);
     let notes: Vec<bool> = topics.iter().map(|&t| spec.note_in_scope(t)).collect();
     let r = &community.ratings;
@@ -127,7 +131,8 @@ pub fn select(community: &Community, spec: &ScorerSpec, topics: &[Option<Topic>]
         (true, Some(threshold)) => {
             let mut total = vec![0u32; community.notes.len()];
             let mut inside = vec![0u32; community.notes.len()];
-            for (&n, &u) in r.note.iter().zip(&r.rater) {
+            for k in 0..r.len() {
+                let (n, u) = (r.note(k), r.rater(k));
                 if notes[n as usize] {
                     total[n as usize] += 1;
                     inside[n as usize] += in_group[u as usize] as u32;
@@ -143,13 +148,14 @@ pub fn select(community: &Community, spec: &ScorerSpec, topics: &[Option<Topic>]
     };
     let ratings = (0..r.len() as u32)
         .filter(|&k| {
-            let n = r.note[k as usize] as usize;
-            notes[n] && !strict_excluded[n] && in_group[r.rater[k as usize] as usize]
+            let n = r.note(k as usize) as usize;
+            notes[n] && !strict_excluded[n] && in_group[r.rater(k as usize) as usize]
         })
         .collect();
     let mut total = vec![0u32; community.notes.len()];
     let mut inside = vec![0u32; community.notes.len()];
-    for (&n, &u) in r.note.iter().zip(&r.rater) {
+    for k in 0..r.len() {
+        let (n, u) = (r.note(k), r.rater(k));
         total[n as usize] += 1;
         inside[n as usize] += in_group[u as usize] as u32;
     }

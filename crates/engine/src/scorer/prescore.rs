@@ -4,7 +4,7 @@
 
 use crate::NoteStatus;
 use crate::adam::AdamSettings;
-use crate::community::{Community, ScoringRatings};
+use crate::community::{CommunityView, ScoringRatings};
 use crate::diligence::{DiligenceParams, DiligencePrescoring, fit_diligence_prescoring};
 use crate::first_round::{
     MIN_RATINGS_PER_NOTE, MIN_RATINGS_PER_RATER, deterministic_init, filter_by_counts,
@@ -279,7 +279,7 @@ fn fit_normalized(
 /// ratings flagged in `keep` by raters with an enrollment row, those by members of `group`
 /// on notes with at least 5 such ratings of which at least 75 % come from `group`.
 pub(crate) fn stable_init_ratings(
-    community: &Community,
+    community: &CommunityView,
     ratings: &ScoringRatings,
     keep: &[bool],
     group: u32,
@@ -319,7 +319,7 @@ pub(crate) fn stable_init_ratings(
 /// first, whose parameters start the full fit (which anchors the factor axis to that
 /// group's viewpoints, as the reference does); otherwise a spectral start.
 fn first_round_fit(
-    community: &Community,
+    community: &CommunityView,
     ratings: &ScoringRatings,
     keep: &[bool],
     options: &PrescoreOptions,
@@ -384,7 +384,7 @@ struct Helped {
 /// Rater helpfulness without and with the harassment penalty, then the final-round fit on the
 /// first-round ratings of helpful raters. `None` when no rating is valid for helpfulness.
 fn helpful_final_round(
-    community: &Community,
+    community: &CommunityView,
     ratings: &ScoringRatings,
     first_round_mask: &[bool],
     provisional: &[Option<NoteStatus>],
@@ -394,7 +394,7 @@ fn helpful_final_round(
     let notes = community.notes.len();
     let participants = community.participants.len();
     let (first_intercept, first_factor) = first_round.note_params(notes);
-    let times = NoteTimes::from_input_history(community);
+    let times = NoteTimes::from_input_history(community.notes);
     let valid = valid_ratings(ratings, &times, provisional);
     if valid.outcome.iter().all(Option::is_none) {
         return Ok(None);
@@ -476,7 +476,7 @@ fn helpful_final_round(
 /// Prescores one scorer. `None` when no rating survives the first-round count filters or no
 /// rating is valid for helpfulness (the reference's empty outputs / `EmptyRatingException`).
 pub fn prescore(
-    community: &Community,
+    community: &CommunityView,
     selection: &Selection,
     options: &PrescoreOptions,
 ) -> Result<Option<Prescored>, PrescoreError> {

@@ -2,7 +2,7 @@
 //! of the community, then the final fits, the low-diligence refit and the rule chain on the
 //! final view (`prescore` + `score_final` in the reference).
 
-use crate::community::Community;
+use crate::community::CommunityView;
 use crate::diligence::{LossRatios, as_the_model_sees_it, fit_diligence_final};
 use crate::rating_view::RatingView;
 use crate::tags::TagThresholds;
@@ -78,8 +78,8 @@ impl ScorerRun {
 /// note's topic. `None` when the scorer has nothing to score (no rating survives its
 /// filters), as the reference returns empty outputs.
 pub fn run_scorer(
-    prescoring_view: &Community,
-    final_view: &Community,
+    prescoring_view: &CommunityView,
+    final_view: &CommunityView,
     config: &ScorerConfig,
     topics: &[Option<Topic>],
     pseudo_raters: bool,
@@ -112,7 +112,7 @@ pub fn run_scorer(
 /// What every scorer does once its final fits are done: the final low-diligence fit, the
 /// rule chain, and the per-note and per-rater bookkeeping of its outputs.
 pub(super) fn finish(
-    final_view: &Community,
+    final_view: &CommunityView,
     config: &ScorerConfig,
     prescored: Prescored,
     selection: Selection,
@@ -134,18 +134,17 @@ pub(super) fn finish(
     // at 0).
     let mut low_diligence = vec![None; notes];
     if let Some(pre_diligence) = &prescored.diligence {
-        let mut used = vec![false; final_view.ratings.len()];
-        fits.main
-            .ratings
-            .iter()
-            .for_each(|&k| used[k as usize] = true);
+        // The main fit's ratings in view order, as the model reads them.
+        let mut used = fits.main.ratings.clone();
+        used.sort_unstable();
+        let used = final_view.ratings.subset(&used);
         let ratios = LossRatios {
             note: tables.meta.ratings_per_note(),
             rater: tables.meta.ratings_per_user(),
         };
         let fitted = fit_diligence_final(
-            RatingView::from(&final_view.ratings),
-            Some(&used),
+            RatingView::from(&used),
+            None,
             &as_the_model_sees_it(final_view, pre_diligence),
             Some(ratios),
             &config.prescore.diligence,
@@ -182,8 +181,8 @@ pub(super) fn finish(
     let r = &final_view.ratings;
     let mut counts = vec![0u32; notes];
     for &k in &selection.ratings {
-        if user_rows[r.rater[k as usize] as usize] {
-            counts[r.note[k as usize] as usize] += 1;
+        if user_rows[r.rater(k as usize) as usize] {
+            counts[r.note(k as usize) as usize] += 1;
         }
     }
     let final_round_ratings = (0..notes)
@@ -196,13 +195,13 @@ pub(super) fn finish(
         Some(min) => {
             let (mut positive, mut negative) = (vec![0u32; notes], vec![0u32; notes]);
             for k in 0..r.len() {
-                let u = r.rater[k] as usize;
+                let u = r.rater(k) as usize;
                 if !fits.main.raters[u] {
                     continue;
                 }
                 match tables.rater_factor[u] {
-                    Some(f) if f >= 0.0 => positive[r.note[k] as usize] += 1,
-                    Some(_) => negative[r.note[k] as usize] += 1,
+                    Some(f) if f >= 0.0 => positive[r.note(k) as usize] += 1,
+                    Some(_) => negative[r.note(k) as usize] += 1,
                     None => {}
                 }
             }

@@ -2,7 +2,7 @@
 //! final fits, the scorer's ratings and its prescoring, then the chain itself
 //! (`compute_scored_notes(finalRound=True)` in the reference).
 
-use crate::community::Community;
+use crate::community::CommunityView;
 use crate::prescoring::ScorerPrescoring;
 use crate::rules::{NoteFacts, Rule, RuleOutcome, RuleParams, apply_rules, sign_counts};
 use crate::tags::{
@@ -43,7 +43,7 @@ pub struct RuleInputs<'a> {
 
 /// Scores every note in the scorer's scope.
 pub fn score_notes(
-    community: &Community,
+    community: &CommunityView,
     selection: &Selection,
     pre: &ScorerPrescoring,
     fits: &FinalFits,
@@ -53,11 +53,9 @@ pub fn score_notes(
 ) -> ScoredNotes {
     let notes = community.notes.len();
     let r = &community.ratings;
-    let mut in_scorer = vec![false; r.len()];
     let mut num_ratings = vec![0u32; notes];
     for &k in &selection.ratings {
-        in_scorer[k as usize] = true;
-        num_ratings[r.note[k as usize] as usize] += 1;
+        num_ratings[r.note(k as usize) as usize] += 1;
     }
     // Rater factors of the main fit's raters (frozen at their prescoring values).
     let rater_factor: Vec<Option<f64>> = (0..community.participants.len())
@@ -74,7 +72,7 @@ pub fn score_notes(
         .iter()
         .filter_map(|&k| {
             let k = k as usize;
-            rater_factor[r.rater[k] as usize].map(|f| (r.note[k], r.helpful_num[k], f))
+            rater_factor[r.rater(k) as usize].map(|f| (r.note(k), r.helpful_num(k), f))
         })
         .fold(
             (vec![], vec![], vec![]),
@@ -89,13 +87,15 @@ pub fn score_notes(
     let mut population_sampled_signs = vec![[0u32; 2]; notes];
     for &k in &selection.ratings {
         let k = k as usize;
-        if r.population_sampled[k]
-            && let Some(f) = rater_factor[r.rater[k] as usize]
+        if r.population_sampled(k)
+            && let Some(f) = rater_factor[r.rater(k) as usize]
         {
-            population_sampled_signs[r.note[k] as usize][usize::from(f >= 0.0)] += 1;
+            population_sampled_signs[r.note(k) as usize][usize::from(f >= 0.0)] += 1;
         }
     }
-    let tagged = TaggedRatings::new(&r.note, &r.rater, &r.tags).masked(&in_scorer);
+    let base = r.base();
+    let in_scorer = r.base_indices(&selection.ratings);
+    let tagged = TaggedRatings::new(&base.note, &base.rater, &base.tags).at(&in_scorer);
     let tag_aggregates = note_tag_aggregates(
         tagged,
         &fits.main.factor,
