@@ -296,6 +296,16 @@ impl<'a> ViewRatings<'a> {
         }
     }
 
+    /// The view's ratings at `positions`, in that order, as a view of their own over the
+    /// same ratings (4 bytes a rating; a scorer's ratings).
+    pub fn select(&self, positions: &[u32]) -> ViewRatings<'a> {
+        ViewRatings {
+            base: self.base,
+            order: Some(self.base_indices(positions)),
+            correlated: self.correlated.clone(),
+        }
+    }
+
     /// The view's ratings at `positions`, in that order, as columns of their own.
     pub fn subset(&self, positions: &[u32]) -> ScoringRatings {
         let at = |k: &u32| *k as usize;
@@ -322,5 +332,61 @@ impl<'a> ViewRatings<'a> {
     pub fn to_ratings(&self) -> ScoringRatings {
         let all: Vec<u32> = (0..self.len() as u32).collect();
         self.subset(&all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ratings() -> ScoringRatings {
+        ScoringRatings {
+            note: vec![0, 1, 2, 3, 4],
+            rater: vec![0, 1, 0, 1, 2],
+            created_at_millis: vec![10, 11, 12, 13, 14],
+            helpful_num: vec![0.0, 0.5, 1.0, 0.0, 1.0],
+            level: vec![None; 5],
+            tags: vec![1, 2, 3, 4, 5],
+            population_sampled: vec![true, false, true, false, true],
+            high_volume: vec![false, false, false, true, true],
+            correlated: vec![false; 5],
+        }
+    }
+
+    #[test]
+    fn a_selection_of_a_view_reads_what_a_copy_of_it_holds() {
+        let base = ratings();
+        // A view of ratings 4, 2, 1, 0 with rater 1 correlated.
+        let view = ViewRatings::new(&base, vec![4, 2, 1, 0], vec![false, true, false]);
+        let positions = [3, 2, 0];
+        let selected = view.select(&positions);
+        assert_eq!(selected.len(), 3);
+        assert_eq!(selected.order(), Some(&[0, 1, 4][..]));
+        assert_eq!(selected.to_ratings(), view.subset(&positions));
+        let copy = selected.to_ratings();
+        assert_eq!(copy.note, [0, 1, 4]);
+        assert_eq!(copy.correlated, [false, true, false]);
+        assert_eq!(copy.helpful_num, [0.0, 0.5, 1.0]);
+        assert_eq!(copy.high_volume, [false, false, true]);
+    }
+
+    #[test]
+    fn the_whole_ratings_view_keeps_the_columns_own_flags() {
+        let mut base = ratings();
+        base.correlated[3] = true;
+        let view = base.view();
+        assert_eq!(view.len(), 5);
+        assert_eq!(view.order(), None);
+        assert!(view.correlated(3) && !view.correlated(1));
+        let selected = view.select(&[3, 1]);
+        assert!(selected.correlated(0) && !selected.correlated(1));
+        assert_eq!(selected.base_index(0), 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "view indices within the ratings")]
+    fn a_view_past_the_ratings_is_refused() {
+        let base = ratings();
+        ViewRatings::new(&base, vec![5], vec![false; 3]);
     }
 }

@@ -395,16 +395,16 @@ pub(crate) fn as_the_model_sees_it(
 fn build_data(ratings: RatingView<'_>, include: Option<&[bool]>) -> (LogitData, Rows, Rows) {
     ratings.check(include);
     let selected = || (0..ratings.len()).filter(|&i| include.is_none_or(|inc| inc[i]));
-    let notes = Rows::sorted(ratings.note, selected());
-    let raters = Rows::sorted(ratings.rater, selected());
+    let notes = Rows::sorted(ratings.note, selected().map(|i| ratings.index(i)));
+    let raters = Rows::sorted(ratings.rater, selected().map(|i| ratings.index(i)));
     let ns: Vec<u32> = selected()
-        .map(|i| notes.row[ratings.note[i] as usize])
+        .map(|i| notes.row[ratings.note(i) as usize])
         .collect();
     let us: Vec<u32> = selected()
-        .map(|i| raters.row[ratings.rater[i] as usize])
+        .map(|i| raters.row[ratings.rater(i) as usize])
         .collect();
     let ys: Vec<f32> = selected()
-        .map(|i| diligence_target(ratings.tags[i]))
+        .map(|i| diligence_target(ratings.tags(i)))
         .collect();
     let data = LogitData::new(notes.ids.len(), raters.ids.len(), &ns, &us, &ys);
     (data, notes, raters)
@@ -646,6 +646,7 @@ mod tests {
                 created_at_millis: &self.created,
                 level: &self.level,
                 tags: &self.tags,
+                order: None,
             }
         }
     }
@@ -787,6 +788,33 @@ mod tests {
 
     fn biggest(v: &[f64]) -> f64 {
         v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+    }
+
+    #[test]
+    fn a_view_in_another_order_fits_like_its_ratings_gathered() {
+        let c = community(40, 30, 0.4, 5);
+        // Every third rating dropped, the rest read back to front.
+        let order: Vec<u32> = (0..c.note.len() as u32)
+            .rev()
+            .filter(|k| k % 3 != 0)
+            .collect();
+        let gathered = Columns {
+            note: order.iter().map(|&k| c.note[k as usize]).collect(),
+            rater: order.iter().map(|&k| c.rater[k as usize]).collect(),
+            created: order.iter().map(|&k| c.created[k as usize]).collect(),
+            level: order.iter().map(|&k| c.level[k as usize]).collect(),
+            tags: order.iter().map(|&k| c.tags[k as usize]).collect(),
+        };
+        let through_view = RatingView {
+            order: Some(&order),
+            ..c.view()
+        };
+        let params = DiligenceParams::default();
+        let a = fit_diligence_prescoring(through_view, None, &rater_factors(30), &params).unwrap();
+        let b =
+            fit_diligence_prescoring(gathered.view(), None, &rater_factors(30), &params).unwrap();
+        assert!(a.is_some());
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -18,26 +18,45 @@ pub fn filter_by_counts(
     min_rater: usize,
     min_note: usize,
 ) {
-    let count = |keys: &[u32], keep: &[bool]| {
-        let size = keys.iter().map(|&k| k as usize + 1).max().unwrap_or(0);
+    assert!(
+        note.len() == keep.len() && rater.len() == keep.len(),
+        "one note, rater and flag per rating"
+    );
+    filter_by_counts_with(keep, |i| note[i], |i| rater[i], min_rater, min_note);
+}
+
+/// [`filter_by_counts`] over ratings `0..keep.len()` whose note and rater are `note(i)` and
+/// `rater(i)` (for ratings read through a view).
+pub fn filter_by_counts_with(
+    keep: &mut [bool],
+    note: impl Fn(usize) -> u32,
+    rater: impl Fn(usize) -> u32,
+    min_rater: usize,
+    min_note: usize,
+) {
+    let count = |key: &dyn Fn(usize) -> u32, keep: &[bool]| {
+        let size = (0..keep.len())
+            .map(|i| key(i) as usize + 1)
+            .max()
+            .unwrap_or(0);
         let mut counts = vec![0usize; size];
-        for (&k, _) in keys.iter().zip(keep).filter(|(_, kept)| **kept) {
-            counts[k as usize] += 1;
+        for i in (0..keep.len()).filter(|&i| keep[i]) {
+            counts[key(i) as usize] += 1;
         }
         counts
     };
-    let notes = count(note, keep);
-    keep.iter_mut()
-        .zip(note)
-        .for_each(|(k, &n)| *k &= notes[n as usize] >= min_note);
-    let raters = count(rater, keep);
-    keep.iter_mut()
-        .zip(rater)
-        .for_each(|(k, &u)| *k &= raters[u as usize] >= min_rater);
-    let notes = count(note, keep);
-    keep.iter_mut()
-        .zip(note)
-        .for_each(|(k, &n)| *k &= notes[n as usize] >= min_note);
+    let notes = count(&note, keep);
+    for (i, k) in keep.iter_mut().enumerate() {
+        *k &= notes[note(i) as usize] >= min_note;
+    }
+    let raters = count(&rater, keep);
+    for (i, k) in keep.iter_mut().enumerate() {
+        *k &= raters[rater(i) as usize] >= min_rater;
+    }
+    let notes = count(&note, keep);
+    for (i, k) in keep.iter_mut().enumerate() {
+        *k &= notes[note(i) as usize] >= min_note;
+    }
 }
 
 /// A fixed pseudo-random starting point: factors uniform in (−a, a) with

@@ -29,7 +29,7 @@
 //! the caller's choice, through `include`.
 
 use crate::HelpfulnessLevel;
-use crate::first_round::filter_by_counts;
+use crate::first_round::filter_by_counts_with;
 use crate::logit::{
     AdamSettings, LogitData, LogitFactors, LogitParams, LogitParamsError, LogitReport, Trainable,
     fit_logit, fit_logit_adam,
@@ -159,13 +159,13 @@ pub fn tag_labels(
     };
     (0..ratings.len())
         .map(|i| {
-            if include.is_some_and(|inc| !inc[i]) || ratings.created_at_millis[i] < since_millis {
+            if include.is_some_and(|inc| !inc[i]) || ratings.created_at_millis(i) < since_millis {
                 return None;
             }
-            let tags = ratings.tags[i];
+            let tags = ratings.tags(i);
             if tags & tag != 0 {
                 Some(true)
-            } else if ratings.level[i] == Some(opposite) || tags & other != 0 {
+            } else if ratings.level(i) == Some(opposite) || tags & other != 0 {
                 Some(false)
             } else {
                 None
@@ -188,10 +188,10 @@ pub fn fit_tag_model(
     let logit_params = params.logit.validate()?;
     let labels = tag_labels(ratings, include, tag, params.since_millis);
     let mut keep: Vec<bool> = labels.iter().map(Option::is_some).collect();
-    filter_by_counts(
-        ratings.note,
-        ratings.rater,
+    filter_by_counts_with(
         &mut keep,
+        |i| ratings.note(i),
+        |i| ratings.rater(i),
         params.min_ratings_per_rater,
         params.min_ratings_per_note,
     );
@@ -204,15 +204,15 @@ pub fn fit_tag_model(
     if positives == 0 || positives == kept.len() {
         return Ok(TagOutcome::DegeneratePositiveRate(positive_rate));
     }
-    let note_rows = Rows::first_appearance(ratings.note, kept.iter().copied());
-    let rater_rows = Rows::first_appearance(ratings.rater, kept.iter().copied());
+    let note_rows = Rows::first_appearance(ratings.note, kept.iter().map(|&i| ratings.index(i)));
+    let rater_rows = Rows::first_appearance(ratings.rater, kept.iter().map(|&i| ratings.index(i)));
     let ns: Vec<u32> = kept
         .iter()
-        .map(|&i| note_rows.row[ratings.note[i] as usize])
+        .map(|&i| note_rows.row[ratings.note(i) as usize])
         .collect();
     let us: Vec<u32> = kept
         .iter()
-        .map(|&i| rater_rows.row[ratings.rater[i] as usize])
+        .map(|&i| rater_rows.row[ratings.rater(i) as usize])
         .collect();
     let ys: Vec<f32> = kept
         .iter()
@@ -305,6 +305,7 @@ mod tests {
                 created_at_millis: &self.created,
                 level: &self.level,
                 tags: &self.tags,
+                order: None,
             }
         }
     }
@@ -412,6 +413,34 @@ mod tests {
             fit_harassment_model(c.view(), None, &[], &[], &params).unwrap(),
             TagOutcome::NoData
         );
+    }
+
+    #[test]
+    fn a_view_in_another_order_fits_like_its_ratings_gathered() {
+        let c = community(30, 40, 2);
+        // Every fourth rating dropped, the rest read back to front.
+        let order: Vec<u32> = (0..c.note.len() as u32)
+            .rev()
+            .filter(|k| k % 4 != 1)
+            .collect();
+        let gathered = Columns {
+            note: order.iter().map(|&k| c.note[k as usize]).collect(),
+            rater: order.iter().map(|&k| c.rater[k as usize]).collect(),
+            created: order.iter().map(|&k| c.created[k as usize]).collect(),
+            level: order.iter().map(|&k| c.level[k as usize]).collect(),
+            tags: order.iter().map(|&k| c.tags[k as usize]).collect(),
+        };
+        let through_view = RatingView {
+            order: Some(&order),
+            ..c.view()
+        };
+        let params = TagModelParams::default();
+        let nf: Vec<f64> = (0..30).map(|n| (n % 4) as f64 * 0.1 - 0.15).collect();
+        let rf: Vec<f64> = (0..40).map(|u| (u % 5) as f64 * 0.1 - 0.2).collect();
+        let a = fit_harassment_model(through_view, None, &nf, &rf, &params).unwrap();
+        let b = fit_harassment_model(gathered.view(), None, &nf, &rf, &params).unwrap();
+        assert!(a.model().is_some());
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! The same rules serve twice. In prescoring a scorer feeds them its provisional first-round
 //! statuses and the **input** status history; in contributor scoring they get the final
 //! statuses and the **updated** history. Everything here is a pure function of its
-//! arguments, indexed densely: notes by note index, ratings by their position in
-//! [`ScoringRatings`], participants by participant index. A missing value is `None`.
+//! arguments, indexed densely: notes by note index, ratings by their position in a
+//! [`ViewRatings`], participants by participant index. A missing value is `None`.
 //!
 //! # Example
 //!
@@ -33,17 +33,17 @@
 //!     latest_non_nmr_status_millis: vec![Some(2_000_007_200_000.0)],
 //! };
 //! let status = [Some(NoteStatus::CurrentlyRatedHelpful)];
-//! let valid = valid_ratings(&ratings, &times, &status);
+//! let valid = valid_ratings(&ratings.view(), &times, &status);
 //! assert_eq!(valid.outcome, [Some(RatingOutcome::SuccessfulHelpful)]);
 //!
 //! let params = HelpfulnessParams::default();
 //! let authors = author_helpfulness(2, &[0], &status, &[Some(0.5)], &params);
-//! let raters = valid_rating_counts(2, &ratings, &valid);
+//! let raters = valid_rating_counts(2, &ratings.view(), &valid);
 //! let scores = helpfulness_scores(&authors, &raters, None, &params);
 //! assert!(scores[1].as_ref().unwrap().above_helpfulness_threshold);
 //! ```
 
-use crate::community::{CommunityNote, ScoringRatings};
+use crate::community::{CommunityNote, ViewRatings};
 use crate::numeric::KahanSum;
 use crate::{NoteStatus, StatusHistoryRow};
 
@@ -138,7 +138,7 @@ fn present(x: Option<f64>) -> Option<f64> {
 }
 
 /// The window flag of every rating (spec §1 steps 1–2).
-fn rating_window(ratings: &ScoringRatings, times: &NoteTimes) -> Vec<bool> {
+fn rating_window(ratings: &ViewRatings, times: &NoteTimes) -> Vec<bool> {
     assert_eq!(
         times.latest_non_nmr_status_millis.len(),
         times.created_at_millis.len(),
@@ -148,8 +148,8 @@ fn rating_window(ratings: &ScoringRatings, times: &NoteTimes) -> Vec<bool> {
     // Ratings within 48 h on notes older than the status history: (note, time, rating).
     let mut historical: Vec<(u32, i64, u32)> = Vec::new();
     for (i, window) in in_window.iter_mut().enumerate() {
-        let note = ratings.note[i];
-        let rated = ratings.created_at_millis[i];
+        let note = ratings.note(i);
+        let rated = ratings.created_at_millis(i);
         let created = times.created_at_millis[note as usize];
         // The reference subtracts as floats; exact for millisecond times, and no overflow.
         let within_48h = (rated as f64 - created as f64) < PUBLIC_TSV_DELAY_MILLIS as f64;
@@ -183,7 +183,7 @@ fn rating_window(ratings: &ScoringRatings, times: &NoteTimes) -> Vec<bool> {
 /// scored-notes row (its ratings drop out of everything after the window test). Assumes at
 /// most one rating per (note, rater), as preprocessing guarantees.
 pub fn valid_ratings(
-    ratings: &ScoringRatings,
+    ratings: &ViewRatings,
     times: &NoteTimes,
     status: &[Option<NoteStatus>],
 ) -> ValidRatings {
@@ -201,7 +201,7 @@ pub fn valid_ratings(
                 return None;
             }
             // Somewhat helpful (0.5) ratings are never valid.
-            let value = ratings.helpful_num[i];
+            let value = ratings.helpful_num(i);
             let helpful = if value == 1.0 {
                 true
             } else if value == 0.0 {
@@ -209,7 +209,7 @@ pub fn valid_ratings(
             } else {
                 return None;
             };
-            match (status[ratings.note[i] as usize], helpful) {
+            match (status[ratings.note(i) as usize], helpful) {
                 (Some(NoteStatus::CurrentlyRatedHelpful), true) => {
                     Some(RatingOutcome::SuccessfulHelpful)
                 }
@@ -382,11 +382,13 @@ impl ValidRatingCounts {
 /// participant with no valid rating.
 pub fn valid_rating_counts(
     num_participants: usize,
-    ratings: &ScoringRatings,
+    ratings: &ViewRatings,
     valid: &ValidRatings,
 ) -> Vec<Option<ValidRatingCounts>> {
     let mut counts = vec![None; num_participants];
-    for (&rater, outcome) in ratings.rater.iter().zip(&valid.outcome) {
+    assert_eq!(valid.outcome.len(), ratings.len(), "one outcome per rating");
+    for (i, outcome) in valid.outcome.iter().enumerate() {
+        let rater = ratings.rater(i);
         if let Some(outcome) = outcome {
             counts[rater as usize]
                 .get_or_insert_with(ValidRatingCounts::default)
@@ -441,7 +443,7 @@ impl HarassmentPenaltyParams {
 /// order with pandas' compensated summation.
 pub fn harassment_penalties(
     num_participants: usize,
-    ratings: &ScoringRatings,
+    ratings: &ViewRatings,
     first_round: &[bool],
     harassment_note_intercept: &[Option<f64>],
     params: &HarassmentPenaltyParams,
@@ -449,10 +451,10 @@ pub fn harassment_penalties(
     assert_eq!(first_round.len(), ratings.len(), "one flag per rating");
     let mut totals = vec![KahanSum::default(); num_participants];
     for (i, _) in first_round.iter().enumerate().filter(|(_, f)| **f) {
-        if ratings.helpful_num[i] != 1.0 {
+        if ratings.helpful_num(i) != 1.0 {
             continue;
         }
-        let Some(h) = present(harassment_note_intercept[ratings.note[i] as usize])
+        let Some(h) = present(harassment_note_intercept[ratings.note(i) as usize])
             .filter(|&h| h >= params.min_harassment_score)
         else {
             continue;
@@ -462,7 +464,7 @@ pub fn harassment_penalties(
         } else {
             params.penalty_per_rating
         };
-        totals[ratings.rater[i] as usize].add(penalty);
+        totals[ratings.rater(i) as usize].add(penalty);
     }
     totals.into_iter().map(|t| t.sum).collect()
 }
@@ -613,7 +615,7 @@ pub struct ContributionCounts {
 /// `num_ratings`. `ratings` are the preprocessed ratings before PSS filtering.
 pub fn contribution_counts(
     num_participants: usize,
-    ratings: &ScoringRatings,
+    ratings: &ViewRatings,
     times: &NoteTimes,
     note_author: &[u32],
     final_status: &[Option<NoteStatus>],
@@ -623,10 +625,10 @@ pub fn contribution_counts(
     let mut rating: Vec<Option<RatingContributions>> = vec![None; num_participants];
     let mut rated_after_decision = vec![0u32; num_participants];
     for i in 0..ratings.len() {
-        let note = ratings.note[i] as usize;
-        let rater = ratings.rater[i] as usize;
+        let note = ratings.note(i) as usize;
+        let rater = ratings.rater(i) as usize;
         let decided = present(times.latest_non_nmr_status_millis[note]);
-        if decided.is_some_and(|t| ratings.created_at_millis[i] as f64 > t) {
+        if decided.is_some_and(|t| ratings.created_at_millis(i) as f64 > t) {
             rated_after_decision[rater] += 1;
         }
         let Some(status) = final_status[note] else {
@@ -665,7 +667,7 @@ pub fn contribution_counts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::community::Community;
+    use crate::community::{Community, ScoringRatings};
     use NoteStatus::{
         CurrentlyRatedHelpful as Crh, CurrentlyRatedNotHelpful as Crnh, FirmReject,
         NeedsMoreRatings as Nmr,
@@ -700,7 +702,7 @@ mod tests {
 
     fn window(r: &ScoringRatings, t: &NoteTimes) -> Vec<bool> {
         let status = vec![None; t.created_at_millis.len()];
-        valid_ratings(r, t, &status).in_window
+        valid_ratings(&r.view(), t, &status).in_window
     }
 
     #[test]
@@ -786,7 +788,7 @@ mod tests {
             (3, 0, NEW, 1.0),
             (4, 0, NEW, 0.0),
         ]);
-        let v = valid_ratings(&r, &t, &status);
+        let v = valid_ratings(&r.view(), &t, &status);
         assert_eq!(
             v.in_window,
             [true, true, true, false, true, true, true, true, true, true]
@@ -806,7 +808,7 @@ mod tests {
                 None,
             ]
         );
-        let counts = valid_rating_counts(4, &r, &v);
+        let counts = valid_rating_counts(4, &r.view(), &v);
         let c0 = counts[0].unwrap();
         assert_eq!((c0.successful_helpful, c0.unsuccessful_not_helpful), (1, 1));
         assert_eq!(
@@ -914,7 +916,7 @@ mod tests {
         let first_round = [true, true, true, true, true, true, true, false, true];
         let p = harassment_penalties(
             3,
-            &r,
+            &r.view(),
             &first_round,
             &harassment,
             &HarassmentPenaltyParams::default(),
@@ -923,7 +925,7 @@ mod tests {
         assert_eq!(p, [25.0, 20.0, 0.0]);
         let p = harassment_penalties(
             3,
-            &r,
+            &r.view(),
             &first_round,
             &harassment,
             &HarassmentPenaltyParams::group_14(),
@@ -1074,7 +1076,7 @@ mod tests {
             (3, 4, NEW + HOUR, 1.0),
             (2, 0, NEW + HOUR, 0.0),
         ]);
-        let c = contribution_counts(5, &r, &t, &author, &status, &num_ratings);
+        let c = contribution_counts(5, &r.view(), &t, &author, &status, &num_ratings);
         assert_eq!(
             c.rating[2],
             Some(RatingContributions {
@@ -1207,7 +1209,7 @@ mod tests {
             (t, status, harassment, r, first_round) in arbitrary_community()
         ) {
             const PARTICIPANTS: usize = 6;
-            let v = valid_ratings(&r, &t, &status);
+            let v = valid_ratings(&r.view(), &t, &status);
             let notes = t.created_at_millis.len();
             let mut old_window = vec![0usize; notes];
             for i in 0..r.len() {
@@ -1231,9 +1233,9 @@ mod tests {
             }
             prop_assert!(old_window.iter().all(|&k| k <= MAX_HISTORICAL_VALID_RATINGS));
 
-            let counts = valid_rating_counts(PARTICIPANTS, &r, &v);
+            let counts = valid_rating_counts(PARTICIPANTS, &r.view(), &v);
             let penalties = harassment_penalties(
-                PARTICIPANTS, &r, &first_round, &harassment, &HarassmentPenaltyParams::default(),
+                PARTICIPANTS, &r.view(), &first_round, &harassment, &HarassmentPenaltyParams::default(),
             );
             let mut authors = vec![None; PARTICIPANTS];
             authors[0] = Some(AuthorScore { crh_crnh_ratio_difference: 0.0, mean_note_score: 0.1 });
@@ -1241,7 +1243,7 @@ mod tests {
                 &authors, &counts, Some(&penalties), &HelpfulnessParams::default(),
             );
             let contributions = contribution_counts(
-                PARTICIPANTS, &r, &t, &vec![0; notes], &status, &vec![1; notes],
+                PARTICIPANTS, &r.view(), &t, &vec![0; notes], &status, &vec![1; notes],
             );
             for p in 0..PARTICIPANTS {
                 let valid = (0..r.len())

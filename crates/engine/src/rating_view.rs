@@ -1,12 +1,16 @@
 //! A borrowed view of the rating columns the tag-based models read, so they run on the raw
-//! [`Ratings`] table or on a prepared [`ScoringRatings`] without copying.
+//! [`Ratings`] table, on a prepared [`ScoringRatings`] or on a [`ViewRatings`] (some of
+//! them, in an order of their own) without copying.
 
-use crate::community::ScoringRatings;
+use crate::community::{ScoringRatings, ViewRatings};
 use crate::{HelpfulnessLevel, Ratings};
 
 /// Rating columns, one entry per rating in each. `note` and `rater` are indices in the
 /// caller's own index spaces (interned ids of [`Ratings`], or the note and participant
 /// indices of a [`crate::community::Community`]); models report their rows in those terms.
+///
+/// With an `order`, the view's rating `i` is the columns' entry `order[i]`; read ratings by
+/// position through the methods ([`note`](Self::note), …), which apply it.
 #[derive(Clone, Copy, Debug)]
 pub struct RatingView<'a> {
     pub note: &'a [u32],
@@ -15,22 +19,59 @@ pub struct RatingView<'a> {
     pub level: &'a [Option<HelpfulnessLevel>],
     /// Tag bits as in [`Ratings::tags`].
     pub tags: &'a [u32],
+    /// The column index of each rating of the view; `None`: every entry, in order.
+    pub order: Option<&'a [u32]>,
 }
 
 impl RatingView<'_> {
     /// Number of ratings.
     pub fn len(&self) -> usize {
-        self.note.len()
+        self.order.map_or(self.note.len(), <[u32]>::len)
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.note.is_empty()
+        self.len() == 0
     }
 
-    /// Panics unless every column (and `include`, when given) has one entry per rating.
+    /// The column index of the view's rating `i`.
+    #[inline]
+    pub fn index(&self, i: usize) -> usize {
+        match self.order {
+            Some(order) => order[i] as usize,
+            None => i,
+        }
+    }
+
+    #[inline]
+    pub fn note(&self, i: usize) -> u32 {
+        self.note[self.index(i)]
+    }
+
+    #[inline]
+    pub fn rater(&self, i: usize) -> u32 {
+        self.rater[self.index(i)]
+    }
+
+    #[inline]
+    pub fn created_at_millis(&self, i: usize) -> i64 {
+        self.created_at_millis[self.index(i)]
+    }
+
+    #[inline]
+    pub fn level(&self, i: usize) -> Option<HelpfulnessLevel> {
+        self.level[self.index(i)]
+    }
+
+    #[inline]
+    pub fn tags(&self, i: usize) -> u32 {
+        self.tags[self.index(i)]
+    }
+
+    /// Panics unless every column has one entry per column index, every `order` index is
+    /// within them, and `include` (when given) has one entry per rating.
     pub(crate) fn check(&self, include: Option<&[bool]>) {
-        let n = self.len();
+        let n = self.note.len();
         assert!(
             self.rater.len() == n
                 && self.created_at_millis.len() == n
@@ -38,8 +79,23 @@ impl RatingView<'_> {
                 && self.tags.len() == n,
             "ragged rating columns"
         );
+        if let Some(order) = self.order {
+            assert!(
+                order.iter().all(|&i| (i as usize) < n),
+                "view indices within the columns"
+            );
+        }
         if let Some(include) = include {
-            assert_eq!(include.len(), n, "one include flag per rating");
+            assert_eq!(include.len(), self.len(), "one include flag per rating");
+        }
+    }
+}
+
+impl<'a> From<&'a ViewRatings<'a>> for RatingView<'a> {
+    fn from(r: &'a ViewRatings<'a>) -> Self {
+        RatingView {
+            order: r.order(),
+            ..RatingView::from(r.base())
         }
     }
 }
@@ -52,6 +108,7 @@ impl<'a> From<&'a ScoringRatings> for RatingView<'a> {
             created_at_millis: &r.created_at_millis,
             level: &r.level,
             tags: &r.tags,
+            order: None,
         }
     }
 }
@@ -64,6 +121,7 @@ impl<'a> From<&'a Ratings> for RatingView<'a> {
             created_at_millis: &r.created_at_millis,
             level: &r.level,
             tags: &r.tags,
+            order: None,
         }
     }
 }

@@ -166,7 +166,7 @@ fn run_ours() -> Ours {
         MIN_RATINGS_PER_RATER,
         MIN_RATINGS_PER_NOTE,
     );
-    let first = fit_free(&scoring, &keep, &MfParams::default()).unwrap();
+    let first = fit_free(&scoring.view(), &keep, &MfParams::default()).unwrap();
     eprintln!("first round: {:?} at {:?}", first.report, clock.elapsed());
 
     // First-round factors per interned note / rater index.

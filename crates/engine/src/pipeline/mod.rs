@@ -639,7 +639,7 @@ pub fn score_observed(
     let counts_u32: Vec<u32> = num_ratings.iter().map(|&c| c as u32).collect();
     let contributions = contribution_counts(
         participants,
-        &community.ratings,
+        &community.ratings.view(),
         &times,
         &authors,
         &final_status,

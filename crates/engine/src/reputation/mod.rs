@@ -45,13 +45,13 @@ mod squared;
 pub use squared::{fit_squared, squared_gradient, squared_loss};
 
 use crate::NoteStatus;
-use crate::community::{CommunityView, ScoringRatings};
+use crate::community::{CommunityView, ViewRatings};
 pub use crate::diligence::reaches_the_model;
 use crate::diligence::{
     DiligenceFinal, DiligenceGlobalIntercept, DiligenceParams, DiligencePrescoring,
     as_the_model_sees_it, final_rounds, prescoring_rounds, rating_weights, standard_normal,
 };
-use crate::first_round::{MIN_RATINGS_PER_NOTE, MIN_RATINGS_PER_RATER, filter_by_counts};
+use crate::first_round::{MIN_RATINGS_PER_NOTE, MIN_RATINGS_PER_RATER, filter_by_counts_with};
 use crate::logit::{LogitData, LogitFactors, Trainable};
 use crate::mf::MfParams;
 use crate::rating_view::{Rows, lookup};
@@ -135,25 +135,25 @@ impl ReputationOptions {
 
 /// The scorer's ratings that pass the count filters, and the model's data over them: rows
 /// are the notes and raters in increasing community index, targets `helpfulNum`.
-struct Fitted {
-    ratings: ScoringRatings,
+struct Fitted<'a> {
+    ratings: ViewRatings<'a>,
     keep: Vec<bool>,
     data: LogitData,
     notes: Rows,
     raters: Rows,
 }
 
-fn filtered(
-    community: &CommunityView,
+fn filtered<'a>(
+    community: &CommunityView<'a>,
     selection: &Selection,
     options: &ReputationOptions,
-) -> Option<Fitted> {
-    let ratings = community.ratings.subset(&selection.ratings);
+) -> Option<Fitted<'a>> {
+    let ratings = community.ratings.select(&selection.ratings);
     let mut keep = vec![true; ratings.len()];
-    filter_by_counts(
-        &ratings.note,
-        &ratings.rater,
+    filter_by_counts_with(
         &mut keep,
+        |k| ratings.note(k),
+        |k| ratings.rater(k),
         options.min_ratings_per_rater,
         options.min_raters_per_note,
     );
@@ -161,15 +161,16 @@ fn filtered(
         return None;
     }
     let selected = || (0..ratings.len()).filter(|&k| keep[k]);
-    let notes = Rows::sorted(&ratings.note, selected());
-    let raters = Rows::sorted(&ratings.rater, selected());
+    let base = ratings.base();
+    let notes = Rows::sorted(&base.note, selected().map(|k| ratings.base_index(k)));
+    let raters = Rows::sorted(&base.rater, selected().map(|k| ratings.base_index(k)));
     let ns: Vec<u32> = selected()
-        .map(|k| notes.row[ratings.note[k] as usize])
+        .map(|k| notes.row[ratings.note(k) as usize])
         .collect();
     let us: Vec<u32> = selected()
-        .map(|k| raters.row[ratings.rater[k] as usize])
+        .map(|k| raters.row[ratings.rater(k) as usize])
         .collect();
-    let ys: Vec<f32> = selected().map(|k| ratings.helpful_num[k]).collect();
+    let ys: Vec<f32> = selected().map(|k| ratings.helpful_num(k)).collect();
     let data = LogitData::new(notes.ids.len(), raters.ids.len(), &ns, &us, &ys);
     Some(Fitted {
         ratings,

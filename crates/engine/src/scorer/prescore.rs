@@ -4,10 +4,10 @@
 
 use crate::NoteStatus;
 use crate::adam::AdamSettings;
-use crate::community::{CommunityView, ScoringRatings};
+use crate::community::{CommunityView, ViewRatings};
 use crate::diligence::{DiligenceParams, DiligencePrescoring, fit_diligence_prescoring};
 use crate::first_round::{
-    MIN_RATINGS_PER_NOTE, MIN_RATINGS_PER_RATER, deterministic_init, filter_by_counts,
+    MIN_RATINGS_PER_NOTE, MIN_RATINGS_PER_RATER, deterministic_init, filter_by_counts_with,
 };
 use crate::harassment::{TagModelParams, TagOutcome, fit_harassment_model};
 use crate::helpfulness::{
@@ -117,7 +117,7 @@ enum Start<'a> {
 /// Fits the model, from a spectral start, to the ratings of `ratings` flagged in `keep`;
 /// factors follow the reference's sign convention.
 pub fn fit_free(
-    ratings: &ScoringRatings,
+    ratings: &ViewRatings,
     keep: &[bool],
     params: &MfParams,
 ) -> Result<RowFit, MfParamsError> {
@@ -125,7 +125,7 @@ pub fn fit_free(
 }
 
 fn fit_rows(
-    ratings: &ScoringRatings,
+    ratings: &ViewRatings,
     keep: &[bool],
     params: &MfParams,
     start: Start<'_>,
@@ -137,17 +137,17 @@ fn fit_rows(
     let (mut note_rows, mut rater_rows) = (Vec::new(), Vec::new());
     let (mut ns, mut us, mut vs) = (Vec::new(), Vec::new(), Vec::new());
     for k in (0..ratings.len()).filter(|&k| keep[k]) {
-        let n = *note_row.entry(ratings.note[k]).or_insert_with(|| {
-            note_rows.push(ratings.note[k]);
+        let n = *note_row.entry(ratings.note(k)).or_insert_with(|| {
+            note_rows.push(ratings.note(k));
             (note_rows.len() - 1) as u32
         });
-        let u = *rater_row.entry(ratings.rater[k]).or_insert_with(|| {
-            rater_rows.push(ratings.rater[k]);
+        let u = *rater_row.entry(ratings.rater(k)).or_insert_with(|| {
+            rater_rows.push(ratings.rater(k));
             (rater_rows.len() - 1) as u32
         });
         ns.push(n);
         us.push(u);
-        vs.push(ratings.helpful_num[k]);
+        vs.push(ratings.helpful_num(k));
     }
     let (notes, raters) = (note_rows.len(), rater_rows.len());
     // An earlier fit's values on this fit's rows (0 for rows it did not have).
@@ -280,7 +280,7 @@ fn fit_normalized(
 /// on notes with at least 5 such ratings of which at least 75 % come from `group`.
 pub(crate) fn stable_init_ratings(
     community: &CommunityView,
-    ratings: &ScoringRatings,
+    ratings: &ViewRatings,
     keep: &[bool],
     group: u32,
 ) -> Vec<bool> {
@@ -298,17 +298,17 @@ pub(crate) fn stable_init_ratings(
     let notes = community.notes.len();
     let (mut total, mut inside) = (vec![0u32; notes], vec![0u32; notes]);
     for k in (0..ratings.len()).filter(|&k| keep[k]) {
-        if let Some(member) = membership[ratings.rater[k] as usize] {
-            let n = ratings.note[k] as usize;
+        if let Some(member) = membership[ratings.rater(k) as usize] {
+            let n = ratings.note(k) as usize;
             total[n] += 1;
             inside[n] += member as u32;
         }
     }
     (0..ratings.len())
         .map(|k| {
-            let n = ratings.note[k] as usize;
+            let n = ratings.note(k) as usize;
             keep[k]
-                && membership[ratings.rater[k] as usize] == Some(true)
+                && membership[ratings.rater(k) as usize] == Some(true)
                 && total[n] >= MIN_RATINGS
                 && f64::from(inside[n]) / f64::from(total[n]) >= MIN_SHARE
         })
@@ -320,7 +320,7 @@ pub(crate) fn stable_init_ratings(
 /// group's viewpoints, as the reference does); otherwise a spectral start.
 fn first_round_fit(
     community: &CommunityView,
-    ratings: &ScoringRatings,
+    ratings: &ViewRatings,
     keep: &[bool],
     options: &PrescoreOptions,
 ) -> Result<RowFit, MfParamsError> {
@@ -385,7 +385,7 @@ struct Helped {
 /// first-round ratings of helpful raters. `None` when no rating is valid for helpfulness.
 fn helpful_final_round(
     community: &CommunityView,
-    ratings: &ScoringRatings,
+    ratings: &ViewRatings,
     first_round_mask: &[bool],
     provisional: &[Option<NoteStatus>],
     first_round: &RowFit,
@@ -417,7 +417,7 @@ fn helpful_final_round(
             .is_some_and(|h| h.above_helpfulness_threshold)
     };
     let harassment_mask: Vec<bool> = (0..ratings.len())
-        .map(|k| first_round_mask[k] && passes(ratings.rater[k] as usize))
+        .map(|k| first_round_mask[k] && passes(ratings.rater(k) as usize))
         .collect();
     let (_, first_rater_factor) = first_round.rater_params(participants);
     let harassment = fit_harassment_model(
@@ -452,7 +452,7 @@ fn helpful_final_round(
             .is_some_and(|h| h.above_helpfulness_threshold)
     };
     let final_mask: Vec<bool> = (0..ratings.len())
-        .map(|k| first_round_mask[k] && helpful(ratings.rater[k] as usize))
+        .map(|k| first_round_mask[k] && helpful(ratings.rater(k) as usize))
         .collect();
     if !final_mask.contains(&true) {
         return Ok(None);
@@ -482,14 +482,14 @@ pub fn prescore(
 ) -> Result<Option<Prescored>, PrescoreError> {
     let notes = community.notes.len();
     let participants = community.participants.len();
-    let ratings = community.ratings.subset(&selection.ratings);
+    let ratings = community.ratings.select(&selection.ratings);
 
     // First round: count filters, then a free fit.
     let mut first_round_mask = vec![true; ratings.len()];
-    filter_by_counts(
-        &ratings.note,
-        &ratings.rater,
+    filter_by_counts_with(
         &mut first_round_mask,
+        |k| ratings.note(k),
+        |k| ratings.rater(k),
         MIN_RATINGS_PER_RATER,
         MIN_RATINGS_PER_NOTE,
     );
@@ -501,10 +501,7 @@ pub fn prescore(
 
     // Provisional statuses of every note in scope.
     let mut num_ratings = vec![0u32; notes];
-    ratings
-        .note
-        .iter()
-        .for_each(|&n| num_ratings[n as usize] += 1);
+    (0..ratings.len()).for_each(|k| num_ratings[ratings.note(k) as usize] += 1);
     let provisional: Vec<Option<NoteStatus>> = (0..notes)
         .map(|n| {
             selection.notes[n].then(|| {
@@ -562,7 +559,7 @@ pub fn prescore(
     )?;
 
     // Tag-filter thresholds: final-round factors, over notes provisionally helpful.
-    let tagged = TaggedRatings::new(&ratings.note, &ratings.rater, &ratings.tags);
+    let tagged = TaggedRatings::from(&ratings);
     let aggregates = note_tag_aggregates(
         tagged,
         &final_factor,

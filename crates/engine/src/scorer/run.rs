@@ -137,7 +137,7 @@ pub(super) fn finish(
         // The main fit's ratings in view order, as the model reads them.
         let mut used = fits.main.ratings.clone();
         used.sort_unstable();
-        let used = final_view.ratings.subset(&used);
+        let used = final_view.ratings.select(&used);
         let ratios = LossRatios {
             note: tables.meta.ratings_per_note(),
             rater: tables.meta.ratings_per_user(),
