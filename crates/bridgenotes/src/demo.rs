@@ -76,21 +76,22 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             .filter(|&i| statuses[i].as_deref() == Some(helpful))
             .collect();
         shown.sort_by(|&a, &b| {
-            intercepts[b]
-                .partial_cmp(&intercepts[a])
+            intercepts
+                .get(b)
+                .partial_cmp(&intercepts.get(a))
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
         println!("  notes rated helpful by raters who usually disagree (highest intercepts):");
         for &i in shown.iter().take(3) {
             let note = community
-                .note_index(ids[i].unwrap_or_default())
+                .note_index(ids.get(i).unwrap_or_default())
                 .map(|n| &community.notes[n as usize]);
             let text: String = note
                 .map_or("", |n| n.summary.as_str())
                 .chars()
                 .take(90)
                 .collect();
-            println!("    {:+.3}  {text}", intercepts[i].unwrap_or(f32::NAN));
+            println!("    {:+.3}  {text}", intercepts.get(i).unwrap_or(f32::NAN));
         }
     }
     if args.no_serve {

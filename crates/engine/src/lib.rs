@@ -46,4 +46,4 @@ pub use note::{Classification, Note};
 pub use rating::{HelpfulnessLevel, RatingRow, RatingSource, Ratings};
 pub use request::NoteRequest;
 pub use status::NoteStatus;
-pub use table::{Column, ColumnValues, Table};
+pub use table::{Column, ColumnValues, Nullable, Table};

@@ -343,7 +343,7 @@ mod tests {
     #[test]
     fn unfilled_columns_are_empty() {
         let mut t = OutputTable::new(&SCORED_NOTES_COLUMNS, 2);
-        t.set("noteId", ColumnValues::Int(vec![Some(1), Some(2)]));
+        t.set("noteId", ColumnValues::Int(vec![Some(1), Some(2)].into()));
         let table = t.finish();
         assert_eq!(table.columns.len(), 99);
         assert_eq!(table.columns[0].name, "noteId");

@@ -126,17 +126,17 @@ pub fn push_int(out: &mut String, value: i64) {
 fn push_cell(out: &mut String, values: &ColumnValues, row: usize) {
     match values {
         ColumnValues::Int(v) => {
-            if let Some(x) = v[row] {
+            if let Some(x) = v.get(row) {
                 push_int(out, x)
             }
         }
         ColumnValues::F32(v) => {
-            if let Some(x) = v[row] {
+            if let Some(x) = v.get(row) {
                 float::push_f32(out, x)
             }
         }
         ColumnValues::F64(v) => {
-            if let Some(x) = v[row] {
+            if let Some(x) = v.get(row) {
                 float::push_f64(out, x)
             }
         }
@@ -150,6 +150,7 @@ fn push_cell(out: &mut String, values: &ColumnValues, row: usize) {
                 push_text_cell(out, x)
             }
         }
+        ColumnValues::Missing(_) => {}
     }
 }
 
@@ -274,7 +275,7 @@ mod tests {
         assert_eq!(remove_stale_partials(&[&a, &b]).unwrap(), 1);
         assert!(dir.path().join(".other.tsv.x1.partial").exists());
         let mut t = Table::default();
-        t.push("id", ColumnValues::Int(vec![Some(1)]));
+        t.push("id", ColumnValues::Int(vec![Some(1)].into()));
         write_tables(&[(&a, &t), (&b, &t)]).unwrap();
         assert_eq!(std::fs::read_to_string(&a).unwrap(), "id\n1\n");
         assert_eq!(std::fs::read_to_string(&b).unwrap(), "id\n1\n");
@@ -291,20 +292,21 @@ mod tests {
     #[test]
     fn cells_render_like_pandas() {
         let mut t = Table::default();
-        t.push("id", ColumnValues::Int(vec![Some(1), None]));
-        t.push("x32", ColumnValues::F32(vec![Some(0.1), None]));
+        t.push("id", ColumnValues::Int(vec![Some(1), None].into()));
+        t.push("x32", ColumnValues::F32(vec![Some(0.1), None].into()));
         t.push(
             "x64",
-            ColumnValues::F64(vec![Some(1787901748795.0), Some(1e-5)]),
+            ColumnValues::F64(vec![Some(1787901748795.0), Some(1e-5)].into()),
         );
         t.push("ok", ColumnValues::Bool(vec![Some(true), Some(false)]));
         t.push(
             "text",
             ColumnValues::Str(vec![Some("a\t\"b\"".into()), None]),
         );
+        t.push("gone", ColumnValues::missing(2));
         assert_eq!(
             table_to_tsv(&t),
-            "id\tx32\tx64\tok\ttext\n1\t0.1\t1787901748795.0\tTrue\t\"a\t\"\"b\"\"\"\n\t\t1e-05\tFalse\t\n"
+            "id\tx32\tx64\tok\ttext\tgone\n1\t0.1\t1787901748795.0\tTrue\t\"a\t\"\"b\"\"\"\t\n\t\t1e-05\tFalse\t\t\n"
         );
     }
 

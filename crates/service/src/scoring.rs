@@ -163,7 +163,7 @@ pub fn compute(
 fn floats(table: &Table, name: &str) -> Vec<Option<f64>> {
     match table.column(name) {
         Some(ColumnValues::F32(v)) => v.iter().map(|x| x.map(f64::from)).collect(),
-        Some(ColumnValues::F64(v)) => v.clone(),
+        Some(ColumnValues::F64(v)) => v.iter().collect(),
         Some(ColumnValues::Int(v)) => v.iter().map(|x| x.map(|x| x as f64)).collect(),
         Some(ColumnValues::Bool(v)) => v
             .iter()
@@ -173,6 +173,7 @@ fn floats(table: &Table, name: &str) -> Vec<Option<f64>> {
             .iter()
             .map(|x| x.as_ref().and_then(|s| s.parse().ok()))
             .collect(),
+        Some(ColumnValues::Missing(rows)) => vec![None; *rows],
         None => vec![None; table.rows()],
     }
 }
@@ -180,7 +181,7 @@ fn floats(table: &Table, name: &str) -> Vec<Option<f64>> {
 /// An integer column (ids exceed what an `f64` holds exactly: never through floats).
 fn ints(table: &Table, name: &str) -> Vec<Option<i64>> {
     if let Some(ColumnValues::Int(v)) = table.column(name) {
-        return v.clone();
+        return v.iter().collect();
     }
     floats(table, name)
         .into_iter()
