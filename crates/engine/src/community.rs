@@ -306,30 +306,20 @@ impl<'a> ViewRatings<'a> {
         }
     }
 
-    /// The view's ratings at `positions`, in that order, as columns of their own.
-    pub fn subset(&self, positions: &[u32]) -> ScoringRatings {
-        let at = |k: &u32| *k as usize;
-        ScoringRatings {
-            note: positions.iter().map(|k| self.note(at(k))).collect(),
-            rater: positions.iter().map(|k| self.rater(at(k))).collect(),
-            created_at_millis: positions
-                .iter()
-                .map(|k| self.created_at_millis(at(k)))
-                .collect(),
-            helpful_num: positions.iter().map(|k| self.helpful_num(at(k))).collect(),
-            level: positions.iter().map(|k| self.level(at(k))).collect(),
-            tags: positions.iter().map(|k| self.tags(at(k))).collect(),
-            population_sampled: positions
-                .iter()
-                .map(|k| self.population_sampled(at(k)))
-                .collect(),
-            high_volume: positions.iter().map(|k| self.high_volume(at(k))).collect(),
-            correlated: positions.iter().map(|k| self.correlated(at(k))).collect(),
+    /// The view's ratings at `positions`, in that order, as columns of their own (tests
+    /// compare views with copies; runs read through the view).
+    #[cfg(test)]
+    pub(crate) fn subset(&self, positions: &[u32]) -> ScoringRatings {
+        let mut out = self.base.subset(&self.base_indices(positions));
+        if let Some(by_rater) = &self.correlated {
+            out.correlated = out.rater.iter().map(|&u| by_rater[u as usize]).collect();
         }
+        out
     }
 
-    /// Every rating of the view as columns of their own (for tests and small data).
-    pub fn to_ratings(&self) -> ScoringRatings {
+    /// Every rating of the view as columns of their own.
+    #[cfg(test)]
+    pub(crate) fn to_ratings(&self) -> ScoringRatings {
         let all: Vec<u32> = (0..self.len() as u32).collect();
         self.subset(&all)
     }

@@ -630,26 +630,7 @@ mod tests {
     use crate::HelpfulnessLevel;
     use crate::logit::{ValidLogitParams, logit_gradient};
 
-    struct Columns {
-        note: Vec<u32>,
-        rater: Vec<u32>,
-        created: Vec<i64>,
-        level: Vec<Option<HelpfulnessLevel>>,
-        tags: Vec<u32>,
-    }
-
-    impl Columns {
-        fn view(&self) -> RatingView<'_> {
-            RatingView {
-                note: &self.note,
-                rater: &self.rater,
-                created_at_millis: &self.created,
-                level: &self.level,
-                tags: &self.tags,
-                order: None,
-            }
-        }
-    }
+    use crate::rating_view::RatingColumns as Columns;
 
     /// Notes with a latent "sloppiness", raters with a latent propensity to tag; caller
     /// indices are spread out (note `3k + 1`, rater `2k`) to exercise the row mapping.
@@ -798,13 +779,7 @@ mod tests {
             .rev()
             .filter(|k| k % 3 != 0)
             .collect();
-        let gathered = Columns {
-            note: order.iter().map(|&k| c.note[k as usize]).collect(),
-            rater: order.iter().map(|&k| c.rater[k as usize]).collect(),
-            created: order.iter().map(|&k| c.created[k as usize]).collect(),
-            level: order.iter().map(|&k| c.level[k as usize]).collect(),
-            tags: order.iter().map(|&k| c.tags[k as usize]).collect(),
-        };
+        let gathered = c.gathered(&order);
         let through_view = RatingView {
             order: Some(&order),
             ..c.view()

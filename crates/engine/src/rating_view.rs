@@ -176,3 +176,42 @@ pub(crate) fn lookup(values: &[f64], index: u32, default: f64) -> f64 {
         .filter(|v| v.is_finite())
         .unwrap_or(default)
 }
+
+/// Owned rating columns for tests: the columns a [`RatingView`] borrows.
+#[cfg(test)]
+pub(crate) struct RatingColumns {
+    pub note: Vec<u32>,
+    pub rater: Vec<u32>,
+    pub created: Vec<i64>,
+    pub level: Vec<Option<HelpfulnessLevel>>,
+    pub tags: Vec<u32>,
+}
+
+#[cfg(test)]
+impl RatingColumns {
+    /// Every rating, in order.
+    pub fn view(&self) -> RatingView<'_> {
+        RatingView {
+            note: &self.note,
+            rater: &self.rater,
+            created_at_millis: &self.created,
+            level: &self.level,
+            tags: &self.tags,
+            order: None,
+        }
+    }
+
+    /// The ratings at `order`, in that order, as columns of their own.
+    pub fn gathered(&self, order: &[u32]) -> RatingColumns {
+        fn pick<T: Copy>(values: &[T], order: &[u32]) -> Vec<T> {
+            order.iter().map(|&k| values[k as usize]).collect()
+        }
+        RatingColumns {
+            note: pick(&self.note, order),
+            rater: pick(&self.rater, order),
+            created: pick(&self.created, order),
+            level: pick(&self.level, order),
+            tags: pick(&self.tags, order),
+        }
+    }
+}
