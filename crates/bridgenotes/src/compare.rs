@@ -273,6 +273,22 @@ fn scored_notes(out: &mut String, r: &ScoredNotesReport, limit: usize) {
         numeric_table(out, "noteId", &all);
     }
 
+    if let Some(p) = &r.flip_model {
+        line(out, String::new());
+        line(
+            out,
+            format!(
+                "flip model ({}): on both sides for {} notes, ours only {}, theirs only {}; r = {}, max diff {}",
+                p.column,
+                p.both,
+                p.ours_only,
+                p.theirs_only,
+                p.pearson_r.map_or("-".into(), |r| format!("{r:.4}")),
+                p.max_abs_diff.map_or("-".into(), number),
+            ),
+        );
+    }
+
     line(out, String::new());
     line(
         out,

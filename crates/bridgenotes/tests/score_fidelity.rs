@@ -1,8 +1,8 @@
 //! End-to-end fidelity: `bridgenotes score` on each golden dataset against the reference's
 //! own outputs: the final status, the decided-by key and each model's status column. The
 //! matrix-factorization models (core, core with topics, expansion, expansion plus, groups,
-//! multi-group, topics), the Gaussian models, the reputation (coverage) model and the PCRH
-//! model run; the flip model does not yet, so the bounds rise as it lands.
+//! multi-group, topics), the Gaussian models, the reputation (coverage) model, the PCRH
+//! model and the flip model run.
 
 mod common;
 
@@ -17,9 +17,19 @@ fn final_statuses_agree_with_the_reference() {
     // The PCRH bound sits under what the reference reaches against itself: its own code
     // rerun on its own prescoring tables gives r = 0.66-0.69 (tiny-s1) and 0.79-0.81
     // (small-s2) against its output, its classifier's held-out tenth being random.
-    for (dataset, min_final, min_core_decided, min_core_status, min_decided_by, min_pcrh_r) in [
-        ("tiny-s1", 99.8, 99.8, 99.1, 99.3, 0.6),
-        ("small-s2", 99.9, 99.9, 99.35, 99.1, 0.75),
+    // The flip model's bound: its probabilities over the notes both sides predict (the
+    // reference's held-out tenth is random too; on tiny-s1 only its intercept survives).
+    for (
+        dataset,
+        min_final,
+        min_core_decided,
+        min_core_status,
+        min_decided_by,
+        min_pcrh_r,
+        min_pflip_r,
+    ) in [
+        ("tiny-s1", 99.8, 99.8, 99.1, 99.3, 0.6, 0.9),
+        ("small-s2", 99.9, 99.9, 99.35, 99.1, 0.75, 0.65),
     ] {
         let dir = golden(dataset);
         let input = dir.join("input");
@@ -112,6 +122,7 @@ fn final_statuses_agree_with_the_reference() {
             assert!(r >= min_r, "{dataset} {column}: r = {r:.6}");
         }
         pcrh_agrees(dataset, out.path(), &dir, min_pcrh_r);
+        pflip_agrees(dataset, &ours, &theirs, min_pflip_r);
         // Contributor state after the run.
         let ours_hs = read_text_table(&out.path().join("helpfulness_scores.tsv")).unwrap();
         let theirs_hs =
@@ -249,6 +260,41 @@ fn pcrh_agrees(dataset: &str, out: &std::path::Path, dir: &std::path::Path, min_
         pairs.len()
     );
     assert!(r >= min_r, "{dataset}: pcrhExitProba r = {r:.4}");
+}
+
+/// `pflipProba`: filled for the same notes as the reference, and correlated with its values.
+fn pflip_agrees(
+    dataset: &str,
+    ours: &bridgenotes_format::table::TextTable,
+    theirs: &bridgenotes_format::table::TextTable,
+    min_r: f64,
+) {
+    let (ours_p, theirs_p) = (
+        column_values(ours, "noteId", "pflipProba"),
+        column_values(theirs, "noteId", "pflipProba"),
+    );
+    let filled = |m: &HashMap<String, String>| {
+        let mut ids: Vec<String> = m
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let ids = filled(&theirs_p);
+    assert!(!ids.is_empty(), "{dataset}: the reference fills pflipProba");
+    assert_eq!(filled(&ours_p), ids, "{dataset}: notes with pflipProba");
+    let pairs: Vec<(f64, f64)> = ids
+        .iter()
+        .map(|id| (ours_p[id].parse().unwrap(), theirs_p[id].parse().unwrap()))
+        .collect();
+    let r = common::pearson(&pairs);
+    println!(
+        "{dataset}: pflipProba r = {r:.4} over {} notes",
+        pairs.len()
+    );
+    assert!(r >= min_r, "{dataset}: pflipProba r = {r:.4}");
 }
 
 /// Notes where either table has a value in `column`, and how many of them agree.

@@ -23,6 +23,7 @@ pub mod note;
 mod numeric;
 pub mod output;
 pub mod pcrh;
+pub mod pflip;
 pub mod pipeline;
 pub mod preprocess;
 pub mod prescoring;

@@ -77,11 +77,14 @@ impl ScorerPrescoring {
     /// Frees the rater columns that only the scorer's own scoring and the core model's
     /// contributor columns read, keeping the rater intercept and factor and what
     /// [`has_rater_row`](Self::has_rater_row) reads: all that other models' contributor
-    /// columns take from a scorer that is not the core.
-    pub fn drop_rater_details(&mut self) {
+    /// columns take from a scorer that is not the core. With `keep_table_factor` the first
+    /// round's rater factor stays too, for [`table_rater_factors`](Self::table_rater_factors).
+    pub fn drop_rater_details(&mut self, keep_table_factor: bool) {
+        if !keep_table_factor {
+            self.first_round_rater_factor = Vec::new();
+        }
         for table in [
             &mut self.first_round_rater_intercept,
-            &mut self.first_round_rater_factor,
             &mut self.crh_crnh_ratio_difference,
             &mut self.mean_note_score,
             &mut self.low_diligence_rater_intercept,
@@ -133,6 +136,18 @@ impl ScorerPrescoring {
     /// Whether participant `u` has a row in the reference's prescoring rater table: raters
     /// of the final prescoring round and raters with a helpfulness verdict. Raters only of
     /// the first round have none, so their first-round parameters are not reported.
+    /// Per participant, `internalRaterFactor1` of the prescoring rater table: the final
+    /// round's factor, else the first round's for raters with a row (those with a
+    /// helpfulness verdict).
+    pub fn table_rater_factors(&self) -> Vec<Option<f64>> {
+        (0..self.rater_factor.len())
+            .map(|p| {
+                self.rater_factor[p]
+                    .or(self.first_round_rater_factor[p].filter(|_| self.has_rater_row(p)))
+            })
+            .collect()
+    }
+
     pub fn has_rater_row(&self, u: usize) -> bool {
         self.rater_intercept[u].is_some()
             || self.above_helpfulness_threshold[u].is_some()

@@ -216,6 +216,8 @@ pub struct ScoredNotesReport {
     pub other_text_columns: Vec<ColumnAgreement>,
     /// The models of [`MODELS`] with a parameter column on at least one side.
     pub models: Vec<ModelComparison>,
+    /// The flip model's `pflipProba`, when either side has the column.
+    pub flip_model: Option<ProbabilityComparison>,
     /// Notes whose `finalRatingStatus` differs.
     pub disagreements_total: usize,
     /// The first `limit` of them, nearest a core threshold first (no core intercept: last).
@@ -266,6 +268,53 @@ pub struct ColumnAgreement {
     pub pearson_r: Option<f64>,
     /// The first differing cell in our row order.
     pub first_difference: Option<CellDifference>,
+}
+
+/// A probability column that a model fills for some notes only: which notes have it on
+/// each side, and how its values correlate where both do.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProbabilityComparison {
+    pub column: String,
+    pub both: usize,
+    pub ours_only: usize,
+    pub theirs_only: usize,
+    /// Pearson r over the notes with a value on both sides.
+    pub pearson_r: Option<f64>,
+    /// Largest absolute difference over those notes.
+    pub max_abs_diff: Option<f64>,
+}
+
+/// Compares `column` over the joined rows.
+fn compare_probability(join: &Join, column: &str) -> ProbabilityComparison {
+    let (co, ct) = (join.ours.position(column), join.theirs.position(column));
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    let (mut ours_only, mut theirs_only) = (0, 0);
+    for &(i, j, _) in &join.pairs {
+        match (
+            number(cell(join.ours, i, co)),
+            number(cell(join.theirs, j, ct)),
+        ) {
+            (Some(x), Some(y)) => {
+                xs.push(x);
+                ys.push(y);
+            }
+            (Some(_), None) => ours_only += 1,
+            (None, Some(_)) => theirs_only += 1,
+            (None, None) => {}
+        }
+    }
+    ProbabilityComparison {
+        column: column.to_string(),
+        both: xs.len(),
+        ours_only,
+        theirs_only,
+        pearson_r: pearson(&xs, &ys),
+        max_abs_diff: xs
+            .iter()
+            .zip(&ys)
+            .map(|(x, y)| (x - y).abs())
+            .reduce(f64::max),
+    }
 }
 
 /// Per-column agreement of a table (`note_status_history`, `aux_note_info`).
@@ -565,6 +614,9 @@ pub fn compare_scored_notes(
             })
         })
         .collect();
+    let flip = "pflipProba";
+    let flip_model = (ours.position(flip).is_some() || theirs.position(flip).is_some())
+        .then(|| compare_probability(&join, flip));
 
     let mut disagreements = Vec::new();
     if final_rating_status.is_some() {
@@ -618,6 +670,7 @@ pub fn compare_scored_notes(
         decided_by,
         other_text_columns,
         models,
+        flip_model,
         disagreements_total,
         disagreements,
     })
@@ -936,6 +989,23 @@ mod tests {
         assert!((f.abs_pearson_r.unwrap() - 1.0).abs() < 1e-12);
         assert_eq!(f.same_sign, Some(0.0));
         assert_eq!(i.same_sign, Some(1.0));
+    }
+
+    #[test]
+    fn flip_model_probabilities_by_which_notes_have_them() {
+        let ours = table("noteId\tpflipProba\n1\t0.2\n2\t0.4\n3\t0.9\n4\t\n5\t");
+        let theirs = table("noteId\tpflipProba\n1\t0.1\n2\t0.3\n3\t\n4\t0.5\n5\t");
+        let p = compare_scored_notes(&ours, &theirs, 20)
+            .unwrap()
+            .flip_model
+            .unwrap();
+        assert_eq!((p.both, p.ours_only, p.theirs_only), (2, 1, 1));
+        assert!((p.pearson_r.unwrap() - 1.0).abs() < 1e-12);
+        assert!((p.max_abs_diff.unwrap() - 0.1).abs() < 1e-12);
+        // Absent on both sides: not reported.
+        let plain = notes(&[("1", "0.1", "0.2", NMR, "")]);
+        let r = compare_scored_notes(&plain, &plain, 20).unwrap();
+        assert!(r.flip_model.is_none());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! One scoring run over a community, from prepared data to the four output files: the core
 //! model's prescoring and final scoring, meta-scoring, the status history update and the
-//! contributor scores. Sub-models that are not implemented yet leave their columns empty.
+//! contributor scores.
 
 use crate::community::{Community, CommunityView};
 use crate::contributor_state::{NoteSummary, RatingTotals, contributor_states};
@@ -14,6 +14,7 @@ use crate::output::{
     AUX_NOTE_INFO_COLUMNS, HELPFULNESS_SCORES_COLUMNS, OutputTable, SCORED_NOTES_COLUMNS,
 };
 use crate::pcrh::{PcrhInputs, PcrhPrediction, run_pcrh};
+use crate::pflip::{PflipInputs, PflipPrediction, run_pflip};
 use crate::prescoring::{PrescoringMeta, ScorerPrescoring};
 use crate::pss::{self, Cliques, Variant};
 use crate::rating::{HELPFUL_TAGS, NOT_HELPFUL_TAGS};
@@ -160,7 +161,7 @@ pub fn score_observed(
         .collect();
     let reputation_options = ReputationOptions::reference();
     let run_coverage = wanted(reputation_options.spec.name);
-    let total = mf_configs.len() + gaussian_configs.len() + run_coverage as usize + 3;
+    let total = mf_configs.len() + gaussian_configs.len() + run_coverage as usize + 4;
     // The scorers only read the two views and the topics, and each is deterministic by
     // itself, so they run side by side (as many at once as the pool has threads); their
     // results are kept in catalog order. The reputation (coverage) model joins the batch
@@ -204,7 +205,12 @@ pub fn score_observed(
                     let core = config.kind == ScorerKind::Core;
                     let mut finished = FinishedScorer::new(run, core);
                     if !core && !gaussian_sources.contains(&config.spec.name) {
-                        finished.shed_prescoring();
+                        // The flip model places raters by these scorers' factors too.
+                        let flip_axis = matches!(
+                            config.kind,
+                            ScorerKind::Expansion | ScorerKind::ExpansionPlus
+                        );
+                        finished.shed_prescoring(flip_axis);
                     }
                     Box::new(finished)
                 });
@@ -273,7 +279,7 @@ pub fn score_observed(
         .map(|run| {
             run.map(|run| {
                 let mut finished = FinishedScorer::new(run, false);
-                finished.shed_prescoring();
+                finished.shed_prescoring(false);
                 finished
             })
         });
@@ -310,8 +316,12 @@ pub fn score_observed(
         pcrh_predictions(community, &prescoring_view, core, &runs, topics)
     });
     observer.finished(Stage::Pcrh);
-    // Nothing reads the prescoring view after the PCRH model; the output tables that follow
-    // are the run's last large allocations.
+    observer.started(Stage::Pflip, stage, total);
+    stage += 1;
+    let pflip = pflip_predictions(community, &prescoring_view, &final_view, &runs, options);
+    observer.finished(Stage::Pflip);
+    // Nothing reads the prescoring view after the PCRH and flip models; the output tables
+    // that follow are the run's last large allocations.
     drop(prescoring_view);
 
     observer.started(Stage::MetaScoring, stage, total);
@@ -346,7 +356,8 @@ pub fn score_observed(
             },
         };
         let note = &community.notes[n];
-        let outcome = meta_score(&models, &note.history, note_tags, None, options.now_millis);
+        let label = pflip[n].map(|p| p.label);
+        let outcome = meta_score(&models, &note.history, note_tags, label, options.now_millis);
         history.push(update_status_history(
             &note.history,
             &outcome,
@@ -463,6 +474,10 @@ pub fn score_observed(
     );
     sn.set("numRatings", ints(num_ratings.iter().map(|&c| Some(c))));
     sn.set("abovePcrhThresholdTime", f64s(pcrh_times.iter().copied()));
+    sn.set(
+        "pflipProba",
+        f64s(pflip.iter().map(|p| p.map(|p| p.probability))),
+    );
     sn.set(
         "timestampMillisOfCurrentStatus",
         f64s((0..notes).map(|_| Some(options.now_millis as f64))),
@@ -961,14 +976,7 @@ fn pcrh_predictions(
     topics: &[Option<Topic>],
 ) -> Vec<Option<PcrhPrediction>> {
     let tables = &core.prescored.tables;
-    // The final round's factor, else the first round's for raters with a row in the
-    // reference's prescoring rater table (those with a helpfulness verdict).
-    let core_factor: Vec<Option<f64>> = (0..community.participants.len())
-        .map(|p| {
-            tables.rater_factor[p]
-                .or(tables.first_round_rater_factor[p].filter(|_| tables.has_rater_row(p)))
-        })
-        .collect();
+    let core_factor = tables.table_rater_factors();
     let scored_rater: Vec<bool> = tables.rater_factor.iter().map(Option::is_some).collect();
     let topic_factors: Vec<(Topic, &[Option<f64>])> = runs
         .iter()
@@ -993,5 +1001,37 @@ fn pcrh_predictions(
         topics,
         topic_factors: &topic_factors,
         previously_above: &previously_above,
+    })
+}
+
+/// The flip model's predictions (see [`crate::pflip`]): it learns from the prescoring view and
+/// predicts from the final one, placing raters by the core model's prescoring factor, else
+/// the expansion model's, else the expansion-plus model's.
+fn pflip_predictions(
+    community: &Community,
+    prescoring_view: &CommunityView,
+    final_view: &CommunityView,
+    runs: &[FinishedScorer],
+    options: &ScoreOptions,
+) -> Vec<Option<PflipPrediction>> {
+    let factors: Vec<Vec<Option<f64>>> = [
+        ScorerKind::Core,
+        ScorerKind::Expansion,
+        ScorerKind::ExpansionPlus,
+    ]
+    .into_iter()
+    .filter_map(|kind| runs.iter().find(|r| r.config.kind == kind))
+    .map(|r| r.prescored.tables.table_rater_factors())
+    .collect();
+    let rater_factor: Vec<Option<f64>> = (0..community.participants.len())
+        .map(|p| factors.iter().find_map(|f| f[p].filter(|x| !x.is_nan())))
+        .collect();
+    run_pflip(&PflipInputs {
+        notes: &community.notes,
+        participants: &community.participants,
+        training_ratings: &prescoring_view.ratings,
+        current_ratings: &final_view.ratings,
+        rater_factor: &rater_factor,
+        now_millis: options.now_millis,
     })
 }

@@ -11,6 +11,8 @@ pub enum Stage<'a> {
     Scorer(&'a str),
     /// The PCRH model (fitted and applied).
     Pcrh,
+    /// The flip model.
+    Pflip,
     /// Meta-scoring, the status history update and the output tables of notes.
     MetaScoring,
     /// Contribution counts and contributor state.
@@ -23,6 +25,7 @@ impl Stage<'_> {
         match self {
             Stage::Scorer(name) => format!("scorer {name}"),
             Stage::Pcrh => "PCRH model".to_string(),
+            Stage::Pflip => "flip model".to_string(),
             Stage::MetaScoring => "meta-scoring".to_string(),
             Stage::Contributors => "contributors".to_string(),
         }
