@@ -17,8 +17,11 @@ fn final_statuses_agree_with_the_reference() {
     // The PCRH bound sits under what the reference reaches against itself: its own code
     // rerun on its own prescoring tables gives r = 0.66-0.69 (tiny-s1) and 0.79-0.81
     // (small-s2) against its output, its classifier's held-out tenth being random.
-    // The flip model's bound: its probabilities over the notes both sides predict (the
-    // reference's held-out tenth is random too; on tiny-s1 only its intercept survives).
+    // The flip model's bound: its probabilities over the notes both sides predict. The
+    // reference's held-out tenth is random: its own code rerun on small-s2 (same inputs,
+    // tools/reference/pflip_rerun.py) gives r 0.91-0.97 against its output and 0.91-0.92
+    // between reruns; on tiny-s1 only the intercept survives, so r reads the one note it
+    // predicts apart.
     for (
         dataset,
         min_final,
@@ -29,7 +32,7 @@ fn final_statuses_agree_with_the_reference() {
         min_pflip_r,
     ) in [
         ("tiny-s1", 99.8, 99.8, 99.1, 99.3, 0.6, 0.9),
-        ("small-s2", 99.9, 99.9, 99.35, 99.1, 0.75, 0.65),
+        ("small-s2", 99.9, 99.9, 99.35, 99.1, 0.75, 0.85),
     ] {
         let dir = golden(dataset);
         let input = dir.join("input");

@@ -77,14 +77,11 @@ impl ScorerPrescoring {
     /// Frees the rater columns that only the scorer's own scoring and the core model's
     /// contributor columns read, keeping the rater intercept and factor and what
     /// [`has_rater_row`](Self::has_rater_row) reads: all that other models' contributor
-    /// columns take from a scorer that is not the core. With `keep_table_factor` the first
-    /// round's rater factor stays too, for [`table_rater_factors`](Self::table_rater_factors).
-    pub fn drop_rater_details(&mut self, keep_table_factor: bool) {
-        if !keep_table_factor {
-            self.first_round_rater_factor = Vec::new();
-        }
+    /// columns take from a scorer that is not the core.
+    pub fn drop_rater_details(&mut self) {
         for table in [
             &mut self.first_round_rater_intercept,
+            &mut self.first_round_rater_factor,
             &mut self.crh_crnh_ratio_difference,
             &mut self.mean_note_score,
             &mut self.low_diligence_rater_intercept,

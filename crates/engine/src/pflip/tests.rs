@@ -1,5 +1,7 @@
 use super::*;
+use crate::HelpfulnessLevel;
 use crate::StatusHistoryRow;
+use crate::community::Participant;
 
 fn note_with(history: StatusHistoryRow) -> CommunityNote {
     CommunityNote {
@@ -167,4 +169,99 @@ fn predictions_cover_the_posts_of_stabilizing_and_recently_crh_notes() {
     assert_eq!(targets(&inputs), [0, 1, 4, 3]);
     // Without labelled notes there is nothing to learn from.
     assert!(run_pflip(&inputs).iter().all(Option::is_none));
+}
+
+/// A community where flips are predictable: notes rated helpful by raters 0–9 stay CRH, notes
+/// rated not helpful by raters 10–19 flip. Notes 0–299 are labelled (locked); notes 300 and
+/// 301, in stabilization, look like a CRH note and like a flip.
+#[test]
+fn learns_which_notes_flip_and_labels_stabilizing_ones() {
+    use NoteStatus::*;
+    const T0: i64 = 1_790_000_000_000;
+    const NOW: i64 = T0 + 30 * 86_400_000;
+    let participants: Vec<Participant> = (0..21)
+        .map(|i| Participant {
+            id: format!("P{i:02}"),
+            enrollment: None,
+        })
+        .collect();
+    let mut notes = Vec::new();
+    let mut ratings = crate::community::ScoringRatings::default();
+    for n in 0..302u32 {
+        let flips = n % 2 == 1;
+        let created = T0 + i64::from(n) * 3_600_000;
+        let history = if n < 300 {
+            StatusHistoryRow {
+                created_at_millis: created,
+                first_non_nmr_status: Some(CurrentlyRatedHelpful),
+                timestamp_millis_of_first_non_nmr_status: Some((created + 7_200_000) as f64),
+                locked_status: Some(if flips {
+                    NeedsMoreRatings
+                } else {
+                    CurrentlyRatedHelpful
+                }),
+                ..StatusHistoryRow::default()
+            }
+        } else {
+            StatusHistoryRow {
+                created_at_millis: created,
+                timestamp_millis_of_nmr_due_to_min_stable_crh_time: Some(
+                    (created + 7_200_000) as f64,
+                ),
+                timestamp_millis_of_first_nmr_due_to_min_stable_crh_time: Some(
+                    (created + 7_200_000) as f64,
+                ),
+                ..StatusHistoryRow::default()
+            }
+        };
+        notes.push(CommunityNote {
+            note_id: 1_000 + i64::from(n),
+            author: 20,
+            created_at_millis: created,
+            tweet_id: Some(MIN_TWEET_ID + 1 + i64::from(n)),
+            ..note_with(history)
+        });
+        for r in 0..10u32 {
+            let (rater, level) = if flips {
+                (10 + r, HelpfulnessLevel::NotHelpful)
+            } else {
+                (r, HelpfulnessLevel::Helpful)
+            };
+            ratings.note.push(n);
+            ratings.rater.push(rater);
+            ratings
+                .created_at_millis
+                .push(created + 60_000 * i64::from(r + 1));
+            ratings.helpful_num.push(level.value());
+            ratings.level.push(Some(level));
+            ratings.tags.push(0);
+            ratings.population_sampled.push(false);
+            ratings.high_volume.push(false);
+            ratings.correlated.push(false);
+        }
+    }
+    let factor: Vec<Option<f64>> = (0..21)
+        .map(|r| Some(if r < 10 { 0.5 } else { -0.5 }))
+        .collect();
+    let view = ratings.view();
+    let inputs = PflipInputs {
+        notes: &notes,
+        participants: &participants,
+        training_ratings: &view,
+        current_ratings: &view,
+        rater_factor: &factor,
+        now_millis: NOW,
+    };
+    let predictions = run_pflip(&inputs);
+    // Only the stabilizing notes (each alone on its post) are predicted.
+    assert!(predictions[..300].iter().all(Option::is_none));
+    let (stays, flips) = (predictions[300].unwrap(), predictions[301].unwrap());
+    assert!(
+        flips.probability > stays.probability + 0.5,
+        "{stays:?} {flips:?}"
+    );
+    assert_eq!(stays.label, PflipLabel::Crh);
+    assert_eq!(flips.label, PflipLabel::Flip);
+    // The same inputs give the same model and predictions.
+    assert_eq!(run_pflip(&inputs), predictions);
 }

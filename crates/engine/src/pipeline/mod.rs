@@ -205,12 +205,7 @@ pub fn score_observed(
                     let core = config.kind == ScorerKind::Core;
                     let mut finished = FinishedScorer::new(run, core);
                     if !core && !gaussian_sources.contains(&config.spec.name) {
-                        // The flip model places raters by these scorers' factors too.
-                        let flip_axis = matches!(
-                            config.kind,
-                            ScorerKind::Expansion | ScorerKind::ExpansionPlus
-                        );
-                        finished.shed_prescoring(flip_axis);
+                        finished.shed_prescoring();
                     }
                     Box::new(finished)
                 });
@@ -279,7 +274,7 @@ pub fn score_observed(
         .map(|run| {
             run.map(|run| {
                 let mut finished = FinishedScorer::new(run, false);
-                finished.shed_prescoring(false);
+                finished.shed_prescoring();
                 finished
             })
         });
@@ -1005,8 +1000,8 @@ fn pcrh_predictions(
 }
 
 /// The flip model's predictions (see [`crate::pflip`]): it learns from the prescoring view and
-/// predicts from the final one, placing raters by the core model's prescoring factor, else
-/// the expansion model's, else the expansion-plus model's.
+/// predicts from the final one, placing raters by the core model's prescoring (final-round)
+/// factor, else the expansion model's, else the expansion-plus model's.
 fn pflip_predictions(
     community: &Community,
     prescoring_view: &CommunityView,
@@ -1014,14 +1009,14 @@ fn pflip_predictions(
     runs: &[FinishedScorer],
     options: &ScoreOptions,
 ) -> Vec<Option<PflipPrediction>> {
-    let factors: Vec<Vec<Option<f64>>> = [
+    let factors: Vec<&[Option<f64>]> = [
         ScorerKind::Core,
         ScorerKind::Expansion,
         ScorerKind::ExpansionPlus,
     ]
     .into_iter()
     .filter_map(|kind| runs.iter().find(|r| r.config.kind == kind))
-    .map(|r| r.prescored.tables.table_rater_factors())
+    .map(|r| r.prescored.tables.rater_factor.as_slice())
     .collect();
     let rater_factor: Vec<Option<f64>> = (0..community.participants.len())
         .map(|p| factors.iter().find_map(|f| f[p].filter(|x| !x.is_nan())))

@@ -150,12 +150,12 @@ impl FinishedScorer {
     /// Frees the prescoring that only this scorer's own final scoring reads (or a Gaussian
     /// scorer that starts from it): the note tables, the rounds' fits, the low-diligence
     /// model, the provisional statuses, the helpfulness details and the rater columns other
-    /// than those the contributor columns and the PCRH model read of a non-core scorer
-    /// (and, with `keep_table_factor`, the rater factors the flip model reads).
-    pub fn shed_prescoring(&mut self, keep_table_factor: bool) {
+    /// than those the contributor columns, the PCRH model and the flip model read of a
+    /// non-core scorer.
+    pub fn shed_prescoring(&mut self) {
         let p = &mut self.prescored;
         p.tables.drop_note_tables();
-        p.tables.drop_rater_details(keep_table_factor);
+        p.tables.drop_rater_details();
         for fit in [&mut p.first_round, &mut p.final_round] {
             *fit = RowFit {
                 note_rows: Vec::new(),
@@ -336,7 +336,7 @@ mod tests {
     #[test]
     fn shedding_prescoring_keeps_what_contributor_columns_read() {
         let mut finished = FinishedScorer::new(run(), false);
-        finished.shed_prescoring(false);
+        finished.shed_prescoring();
         let t = &finished.prescored.tables;
         assert!(t.note_intercept.is_empty() && t.mean_note_score.is_empty());
         assert!(finished.prescored.first_round.note_rows.is_empty());
