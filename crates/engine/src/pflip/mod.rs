@@ -170,27 +170,25 @@ fn training_rows(inputs: &PflipInputs<'_>, max_notes: usize) -> Vec<(NoteRow, bo
                 && moments(note).is_some()
         })
         .collect();
-    let mut source = FeatureSource::new(
-        inputs.notes,
-        inputs.training_ratings,
-        inputs.rater_factor,
-        &candidates,
-    );
+    let mut rated = vec![false; inputs.notes.len()];
+    for k in 0..inputs.training_ratings.len() {
+        rated[inputs.training_ratings.note(k) as usize] = true;
+    }
     let mut labelled: Vec<u32> = candidates
         .into_iter()
-        .filter(|&n| !source.ratings_of(n).is_empty())
+        .filter(|&n| rated[n as usize])
         .collect();
     if labelled.len() > max_notes {
         labelled.sort_by_key(|&n| hash(inputs.notes[n as usize].note_id, 0));
         labelled.truncate(max_notes);
         labelled.sort_unstable();
-        source = FeatureSource::new(
-            inputs.notes,
-            inputs.training_ratings,
-            inputs.rater_factor,
-            &labelled,
-        );
     }
+    let source = FeatureSource::new(
+        inputs.notes,
+        inputs.training_ratings,
+        inputs.rater_factor,
+        &labelled,
+    );
     let source = &source;
     labelled
         .par_iter()

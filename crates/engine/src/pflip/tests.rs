@@ -264,4 +264,12 @@ fn learns_which_notes_flip_and_labels_stabilizing_ones() {
     assert_eq!(flips.label, PflipLabel::Flip);
     // The same inputs give the same model and predictions.
     assert_eq!(run_pflip(&inputs), predictions);
+    // A capped training set (a hash-chosen 150 of the 300 labelled notes) learns the same.
+    assert_eq!(training_rows(&inputs, 150).len(), 2 * 150);
+    let capped = train(&inputs, 150).expect("enough to learn from");
+    let predicted: Vec<_> = predict(&capped, &inputs)
+        .into_iter()
+        .map(|(_, p)| p.label)
+        .collect();
+    assert_eq!(predicted, [PflipLabel::Crh, PflipLabel::Flip]);
 }
