@@ -448,6 +448,10 @@ pub(super) struct Encoder {
     /// Bucket bins (numbered across the 27 columns) kept before crossing.
     common_bucket_bin: Vec<bool>,
     cross2: KeyedColumns,
+    /// Pairs of bucket bins in enough training rows that a product containing them can be
+    /// (a product is never in more rows than any pair inside it): the triples and pairs of
+    /// pairs are built from these only.
+    frequent_pairs: rustc_hash::FxHashSet<u64>,
     cross3: KeyedColumns,
     cross4: [KeyedColumns; SOURCES],
     stats_bins: [Vec<KBins>; SOURCES],
@@ -596,6 +600,7 @@ impl Encoder {
             bucket_bins,
             common_bucket_bin,
             cross2: KeyedColumns::default(),
+            frequent_pairs: Default::default(),
             cross3: KeyedColumns::default(),
             cross4: Default::default(),
             stats_bins: std::array::from_fn(|s| {
@@ -613,12 +618,29 @@ impl Encoder {
             kept: Vec::new(),
             width: 0,
         };
-        // Count each product over the training rows, one row's products at a time.
-        let mut counts: [FxHashMap<u64, u32>; 9] = Default::default();
+        // Count each product over the training rows, one row's products at a time: first
+        // the pairs of bucket bins, then (from the frequent pairs) everything else.
+        let mut pair_counts: FxHashMap<u64, u32> = FxHashMap::default();
+        for x in &numbers {
+            let mut pairs = Vec::new();
+            products(&encoder.active_bucket_bins(x), 2, &mut pairs);
+            for key in pairs {
+                *pair_counts.entry(key).or_default() += 1;
+            }
+        }
+        let least = (1..=n as u32)
+            .find(|&c| varies(c, n, RARE))
+            .unwrap_or(u32::MAX);
+        encoder.frequent_pairs = pair_counts
+            .iter()
+            .filter(|&(_, &c)| c >= least)
+            .map(|(&k, _)| k)
+            .collect();
+        encoder.cross2 = KeyedColumns::fit(pair_counts, n, RARE);
+        let mut counts: [FxHashMap<u64, u32>; 8] = Default::default();
         for x in &numbers {
             let keys = encoder.cross_keys(x);
             let lists = [
-                &keys.cross2,
                 &keys.cross3,
                 &keys.cross4[0],
                 &keys.cross4[1],
@@ -634,8 +656,7 @@ impl Encoder {
                 }
             }
         }
-        let [c2, c3, c40, c41, c42, s0, s1, s2, peers] = counts;
-        encoder.cross2 = KeyedColumns::fit(c2, n, RARE);
+        let [c3, c40, c41, c42, s0, s1, s2, peers] = counts;
         encoder.cross3 = KeyedColumns::fit(c3, n, RARE);
         encoder.cross4 = [c40, c41, c42].map(|c| KeyedColumns::fit(c, n, RARE));
         encoder.stats_cross = [s0, s1, s2].map(|c| KeyedColumns::fit(c, n, RARE));
@@ -777,16 +798,37 @@ impl Encoder {
     }
 
     /// The product keys of a row (before the fitted columns select among them).
-    fn cross_keys(&self, x: &Numbers) -> CrossKeys {
+    /// The active bucket bins of a row (numbered across the 27 columns) that are not rare.
+    fn active_bucket_bins(&self, x: &Numbers) -> Vec<u32> {
         let bucket_offsets = offsets(&self.bucket_bins);
-        let active: Vec<u32> = binned(&self.bucket_bins, &bucket_offsets, |j| x.buckets[j])
+        binned(&self.bucket_bins, &bucket_offsets, |j| x.buckets[j])
             .into_iter()
             .filter(|&b| self.common_bucket_bin[b as usize])
-            .collect();
+            .collect()
+    }
+
+    fn cross_keys(&self, x: &Numbers) -> CrossKeys {
+        let bucket_offsets = offsets(&self.bucket_bins);
+        let active = self.active_bucket_bins(x);
+        let frequent = |a: u32, b: u32| {
+            self.frequent_pairs
+                .contains(&(u64::from(a) << 16 | u64::from(b)))
+        };
         let mut cross2 = Vec::new();
         products(&active, 2, &mut cross2);
         let mut cross3 = Vec::new();
-        products(&active, 3, &mut cross3);
+        for (i, &a) in active.iter().enumerate() {
+            for (j, &b) in active.iter().enumerate().skip(i + 1) {
+                if !frequent(a, b) {
+                    continue;
+                }
+                for &c in &active[j + 1..] {
+                    if frequent(a, c) && frequent(b, c) {
+                        cross3.push(u64::from(a) << 32 | u64::from(b) << 16 | u64::from(c));
+                    }
+                }
+            }
+        }
         let cross4 = std::array::from_fn(|s| {
             let lo = bucket_offsets[s * BUCKETS];
             let hi = bucket_offsets[(s + 1) * BUCKETS];
@@ -797,6 +839,7 @@ impl Encoder {
                 .collect();
             let mut pairs = Vec::new();
             products(&mine, 2, &mut pairs);
+            pairs.retain(|p| self.frequent_pairs.contains(p));
             let mut out = Vec::with_capacity(pairs.len() * pairs.len() / 2);
             for i in 0..pairs.len() {
                 for j in i + 1..pairs.len() {
