@@ -116,3 +116,49 @@ impl KahanSum {
         self.sum = t;
     }
 }
+
+/// The logistic function, without overflow for large |z|.
+pub(crate) fn expit(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `log(1 + exp(−z))`, stably.
+pub(crate) fn log1p_exp_neg(z: f64) -> f64 {
+    if z > 0.0 {
+        (-z).exp().ln_1p()
+    } else {
+        -z + z.exp().ln_1p()
+    }
+}
+
+/// The last evaluation of an objective: argmin asks for the cost and the gradient at the same
+/// point separately, and both come from one pass.
+#[derive(Default)]
+pub(crate) struct EvaluationCache(std::sync::Mutex<Option<Evaluation>>);
+
+/// A point, the loss there and the gradient there.
+type Evaluation = (Vec<f64>, f64, Vec<f64>);
+
+impl EvaluationCache {
+    /// The loss and gradient at `w`, from the cache when `w` was the last point asked.
+    pub(crate) fn get(
+        &self,
+        w: &[f64],
+        evaluate: impl FnOnce(&[f64]) -> (f64, Vec<f64>),
+    ) -> (f64, Vec<f64>) {
+        let mut last = self.0.lock().expect("not poisoned");
+        if let Some((param, loss, grad)) = last.as_ref()
+            && param.as_slice() == w
+        {
+            return (*loss, grad.clone());
+        }
+        let (loss, grad) = evaluate(w);
+        *last = Some((w.to_vec(), loss, grad.clone()));
+        (loss, grad)
+    }
+}

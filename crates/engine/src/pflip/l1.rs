@@ -13,12 +13,12 @@
 //! Every sum runs over the rows in order, so the fit does not depend on the number of
 //! threads.
 
-use std::sync::Mutex;
-
 use argmin::core::{CostFunction, Error as ArgminError, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use rayon::prelude::*;
+
+use crate::numeric::{EvaluationCache, expit, log1p_exp_neg};
 
 /// Rows of 0/1 features: row `r` has a 1 in each column of `indices[indptr[r]..indptr[r + 1]]`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -190,33 +190,11 @@ fn owlqn(
     Ok((params, state.get_iter()))
 }
 
-/// `log(1 + exp(−z))`, stably.
-fn log1p_exp_neg(z: f64) -> f64 {
-    if z > 0.0 {
-        (-z).exp().ln_1p()
-    } else {
-        -z + z.exp().ln_1p()
-    }
-}
-
-/// The logistic function.
-pub fn expit(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
-
-/// Parameters, loss and gradient of one evaluation.
-type Evaluation = (Vec<f64>, f64, Vec<f64>);
-
 struct Objective<'a> {
     x: &'a BinaryRows,
     y: &'a [bool],
     /// The last evaluation (argmin asks for cost and gradient separately).
-    last: Mutex<Option<Evaluation>>,
+    last: EvaluationCache,
 }
 
 impl<'a> Objective<'a> {
@@ -224,20 +202,12 @@ impl<'a> Objective<'a> {
         Objective {
             x,
             y,
-            last: Mutex::new(None),
+            last: EvaluationCache::default(),
         }
     }
 
     fn cached(&self, w: &[f64]) -> (f64, Vec<f64>) {
-        let mut last = self.last.lock().expect("not poisoned");
-        if let Some((param, loss, grad)) = last.as_ref()
-            && param.as_slice() == w
-        {
-            return (*loss, grad.clone());
-        }
-        let (loss, grad) = self.evaluate(w);
-        *last = Some((w.to_vec(), loss, grad.clone()));
-        (loss, grad)
+        self.last.get(w, |w| self.evaluate(w))
     }
 
     /// The unpenalised loss and its gradient (weights, then the intercept): per row in
@@ -314,7 +284,7 @@ mod tests {
         let o = Objective {
             x: &x,
             y: &y,
-            last: Mutex::new(None),
+            last: EvaluationCache::default(),
         };
         let w = vec![0.3, -0.7, 0.2, 0.1];
         let (_, grad) = o.evaluate(&w);
@@ -343,7 +313,7 @@ mod tests {
         let o = Objective {
             x: &x,
             y: &y,
-            last: Mutex::new(None),
+            last: EvaluationCache::default(),
         };
         let mut w = fit.weights.clone();
         w.push(fit.bias);

@@ -323,7 +323,7 @@ fn predict(model: &Model, inputs: &PflipInputs<'_>) -> Vec<(u32, PflipPrediction
                     n,
                     PflipPrediction {
                         label,
-                        probability: l1::expit(z),
+                        probability: crate::numeric::expit(z),
                     },
                 )
             })

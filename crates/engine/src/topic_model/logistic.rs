@@ -24,14 +24,14 @@
 //! Every sum has a fixed order (per sample, per feature, then in index order), so results do
 //! not depend on the number of threads.
 
-use std::sync::Mutex;
-
 use argmin::core::{
     CostFunction, Error as ArgminError, Executor, Gradient, State, TerminationReason,
 };
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use rayon::prelude::*;
+
+use crate::numeric::{EvaluationCache, expit, log1p_exp_neg};
 
 /// Samples per parallel task.
 const CHUNK: usize = 512;
@@ -175,7 +175,7 @@ pub fn fit(
         y,
         outputs,
         alpha: 1.0 / c,
-        last: Mutex::new(None),
+        last: EvaluationCache::default(),
     };
     let start = vec![0.0; outputs * (features + 1)];
     // The objective at the start: every class equally likely.
@@ -217,24 +217,6 @@ fn dot_row(x: &Csr, r: usize, w: &[f64]) -> f64 {
     x.row(r).map(|(c, v)| v * w[c]).sum()
 }
 
-fn expit(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
-
-/// `log(1 + exp(−z))`, stably.
-fn log1p_exp_neg(z: f64) -> f64 {
-    if z > 0.0 {
-        (-z).exp().ln_1p()
-    } else {
-        -z + z.exp().ln_1p()
-    }
-}
-
 /// Softmax of `z` in place (scipy's: shift by the maximum, exponentiate, divide by the sum).
 pub fn softmax_in_place(z: &mut [f64]) {
     let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -257,22 +239,12 @@ struct Objective<'a> {
     outputs: usize,
     alpha: f64,
     /// The last evaluation (argmin asks for cost and gradient separately).
-    last: Mutex<Option<Evaluation>>,
+    last: EvaluationCache,
 }
-
-type Evaluation = (Vec<f64>, f64, Vec<f64>);
 
 impl Objective<'_> {
     fn cached(&self, w: &[f64]) -> (f64, Vec<f64>) {
-        let mut last = self.last.lock().expect("not poisoned");
-        if let Some((param, loss, grad)) = last.as_ref()
-            && param.as_slice() == w
-        {
-            return (*loss, grad.clone());
-        }
-        let (loss, grad) = self.evaluate(w);
-        *last = Some((w.to_vec(), loss, grad.clone()));
-        (loss, grad)
+        self.last.get(w, |w| self.evaluate(w))
     }
 
     /// The objective and its gradient at `w`.
@@ -428,7 +400,7 @@ mod tests {
                 y: &y,
                 outputs,
                 alpha: 0.7,
-                last: Mutex::new(None),
+                last: EvaluationCache::default(),
             };
             let w: Vec<f64> = (0..outputs * 4).map(|i| (i as f64 * 0.37).sin()).collect();
             let (_, grad) = o.evaluate(&w);
