@@ -136,29 +136,56 @@ pub(crate) fn log1p_exp_neg(z: f64) -> f64 {
     }
 }
 
-/// The last evaluation of an objective: argmin asks for the cost and the gradient at the same
-/// point separately, and both come from one pass.
-#[derive(Default)]
-pub(crate) struct EvaluationCache(std::sync::Mutex<Option<Evaluation>>);
+/// A smooth objective: its value and gradient at a point, from one pass over the data.
+pub(crate) trait SmoothObjective {
+    fn evaluate(&self, w: &[f64]) -> (f64, Vec<f64>);
+}
 
-/// A point, the loss there and the gradient there.
+/// A [`SmoothObjective`] as argmin's cost and gradient. argmin asks for the two at the same
+/// point separately; the last evaluation is kept so each point is evaluated once.
+pub(crate) struct Cached<O> {
+    pub(crate) objective: O,
+    last: std::sync::Mutex<Option<Evaluation>>,
+}
+
+/// A point, the value there and the gradient there.
 type Evaluation = (Vec<f64>, f64, Vec<f64>);
 
-impl EvaluationCache {
-    /// The loss and gradient at `w`, from the cache when `w` was the last point asked.
-    pub(crate) fn get(
-        &self,
-        w: &[f64],
-        evaluate: impl FnOnce(&[f64]) -> (f64, Vec<f64>),
-    ) -> (f64, Vec<f64>) {
-        let mut last = self.0.lock().expect("not poisoned");
+impl<O: SmoothObjective> Cached<O> {
+    pub(crate) fn new(objective: O) -> Self {
+        Cached {
+            objective,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn get(&self, w: &[f64]) -> (f64, Vec<f64>) {
+        let mut last = self.last.lock().expect("not poisoned");
         if let Some((param, loss, grad)) = last.as_ref()
             && param.as_slice() == w
         {
             return (*loss, grad.clone());
         }
-        let (loss, grad) = evaluate(w);
+        let (loss, grad) = self.objective.evaluate(w);
         *last = Some((w.to_vec(), loss, grad.clone()));
         (loss, grad)
+    }
+}
+
+impl<O: SmoothObjective> argmin::core::CostFunction for Cached<O> {
+    type Param = Vec<f64>;
+    type Output = f64;
+
+    fn cost(&self, w: &Self::Param) -> Result<f64, argmin::core::Error> {
+        Ok(self.get(w).0)
+    }
+}
+
+impl<O: SmoothObjective> argmin::core::Gradient for Cached<O> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+
+    fn gradient(&self, w: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
+        Ok(self.get(w).1)
     }
 }

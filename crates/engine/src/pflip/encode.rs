@@ -445,6 +445,8 @@ pub(super) struct Encoder {
     /// Per source and tag: the bins of its share, where the share varies.
     tag_bins: [[Option<KBins>; TAGS]; SOURCES],
     bucket_bins: Vec<KBins>,
+    /// Each source's bucket bins, numbered across the 27 columns.
+    source_bins: [std::ops::Range<u32>; SOURCES],
     /// Bucket bins (numbered across the 27 columns) kept before crossing.
     common_bucket_bin: Vec<bool>,
     cross2: KeyedColumns,
@@ -577,17 +579,17 @@ impl Encoder {
         });
 
         let bucket_bins = fit_bins(&numbers, SOURCES * BUCKETS, COUNT_BINS, |x, j| x.buckets[j]);
-        let bucket_offsets = offsets(&bucket_bins);
-        let bucket_active: Vec<Vec<u32>> = numbers
-            .iter()
-            .map(|x| binned(&bucket_bins, &bucket_offsets, |j| x.buckets[j]))
-            .collect();
-        let mut bin_counts = vec![0u32; *bucket_offsets.last().unwrap() as usize];
-        for row in &bucket_active {
-            for &b in row {
+        let mut bin_counts = vec![0u32; bins_width(&bucket_bins) as usize];
+        for x in &numbers {
+            for b in binned(&bucket_bins, |j| x.buckets[j]) {
                 bin_counts[b as usize] += 1;
             }
         }
+        // Each source's bucket bins, as numbered across the 27 columns.
+        let source_bins = std::array::from_fn(|s| {
+            let start = bins_width(&bucket_bins[..s * BUCKETS]);
+            start..start + bins_width(&bucket_bins[s * BUCKETS..(s + 1) * BUCKETS])
+        });
         let common_bucket_bin: Vec<bool> = bin_counts.iter().map(|&c| varies(c, n, RARE)).collect();
 
         let mut encoder = Encoder {
@@ -598,6 +600,7 @@ impl Encoder {
             not_helpful_tags,
             tag_bins,
             bucket_bins,
+            source_bins,
             common_bucket_bin,
             cross2: KeyedColumns::default(),
             frequent_pairs: Default::default(),
@@ -757,13 +760,7 @@ impl Encoder {
                 }
             }
         }
-        let bucket_offsets = offsets(&self.bucket_bins);
-        out.extend(
-            binned(&self.bucket_bins, &bucket_offsets, |j| x.buckets[j])
-                .iter()
-                .map(|b| offset + b),
-        );
-        offset += bins_width(&self.bucket_bins);
+        push_binned(&self.bucket_bins, |j| x.buckets[j], &mut offset, &mut out);
         let keys = self.cross_keys(x);
         self.cross2.encode(&keys.cross2, offset, &mut out);
         offset += self.cross2.width();
@@ -777,38 +774,24 @@ impl Encoder {
             self.stats_cross[s].encode(&keys.stats[s], offset, &mut out);
             offset += self.stats_cross[s].width();
         }
-        let timing_offsets = offsets(&self.timing_bins);
-        out.extend(
-            binned(&self.timing_bins, &timing_offsets, |j| x.timing[j])
-                .iter()
-                .map(|b| offset + b),
-        );
-        offset += bins_width(&self.timing_bins);
+        push_binned(&self.timing_bins, |j| x.timing[j], &mut offset, &mut out);
         out.push(offset + self.latency_bins.bin(x.latency) as u32);
         offset += self.latency_bins.bins() as u32;
-        let peer_offsets = offsets(&self.peer_bins);
-        out.extend(
-            binned(&self.peer_bins, &peer_offsets, |j| x.peers[j])
-                .iter()
-                .map(|b| offset + b),
-        );
-        offset += bins_width(&self.peer_bins);
+        push_binned(&self.peer_bins, |j| x.peers[j], &mut offset, &mut out);
         self.peer_cross.encode(&keys.peers, offset, &mut out);
         out
     }
 
-    /// The product keys of a row (before the fitted columns select among them).
     /// The active bucket bins of a row (numbered across the 27 columns) that are not rare.
     fn active_bucket_bins(&self, x: &Numbers) -> Vec<u32> {
-        let bucket_offsets = offsets(&self.bucket_bins);
-        binned(&self.bucket_bins, &bucket_offsets, |j| x.buckets[j])
+        binned(&self.bucket_bins, |j| x.buckets[j])
             .into_iter()
             .filter(|&b| self.common_bucket_bin[b as usize])
             .collect()
     }
 
+    /// The product keys of a row (before the fitted columns select among them).
     fn cross_keys(&self, x: &Numbers) -> CrossKeys {
-        let bucket_offsets = offsets(&self.bucket_bins);
         let active = self.active_bucket_bins(x);
         let frequent = |a: u32, b: u32| {
             self.frequent_pairs
@@ -830,12 +813,10 @@ impl Encoder {
             }
         }
         let cross4 = std::array::from_fn(|s| {
-            let lo = bucket_offsets[s * BUCKETS];
-            let hi = bucket_offsets[(s + 1) * BUCKETS];
             let mine: Vec<u32> = active
                 .iter()
                 .copied()
-                .filter(|&b| (lo..hi).contains(&b))
+                .filter(|b| self.source_bins[s].contains(b))
                 .collect();
             let mut pairs = Vec::new();
             products(&mine, 2, &mut pairs);
@@ -850,7 +831,7 @@ impl Encoder {
         });
         let stats = std::array::from_fn(|s| {
             let bins = &self.stats_bins[s];
-            let active = binned(bins, &offsets(bins), |j| x.stats[s][j]);
+            let active = binned(bins, |j| x.stats[s][j]);
             let mut keys = Vec::new();
             products(&active, 1, &mut keys);
             // Singles and pairs share a key space: pairs have the high half set.
@@ -861,11 +842,7 @@ impl Encoder {
         });
         let peer_bins = &self.peer_cross_bins;
         let mut peers = Vec::new();
-        products(
-            &binned(peer_bins, &offsets(peer_bins), |j| x.peers_again[j]),
-            2,
-            &mut peers,
-        );
+        products(&binned(peer_bins, |j| x.peers_again[j]), 2, &mut peers);
         CrossKeys {
             cross2,
             cross3,
@@ -884,28 +861,29 @@ struct CrossKeys {
     peers: Vec<u64>,
 }
 
-/// Where each column's one-hot bins start (and, last, their total).
-fn offsets(bins: &[KBins]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(bins.len() + 1);
-    let mut at = 0;
-    for b in bins {
-        out.push(at);
-        at += b.bins() as u32;
-    }
-    out.push(at);
-    out
-}
-
 fn bins_width(bins: &[KBins]) -> u32 {
     bins.iter().map(|b| b.bins() as u32).sum()
 }
 
-/// The active one-hot bin of every column (`value(j)` reads column `j`), ascending.
-fn binned(bins: &[KBins], offsets: &[u32], value: impl Fn(usize) -> f64) -> Vec<u32> {
+/// The active one-hot bin of every column (`value(j)` reads column `j`), numbered across the
+/// columns' bins, ascending.
+fn binned(bins: &[KBins], value: impl Fn(usize) -> f64) -> Vec<u32> {
+    let mut start = 0;
     bins.iter()
         .enumerate()
-        .map(|(j, b)| offsets[j] + b.bin(value(j)) as u32)
+        .map(|(j, b)| {
+            let bin = start + b.bin(value(j)) as u32;
+            start += b.bins() as u32;
+            bin
+        })
         .collect()
+}
+
+/// Appends the active one-hot bins of `bins` to `out`, numbered from `offset`, and moves
+/// `offset` past them.
+fn push_binned(bins: &[KBins], value: impl Fn(usize) -> f64, offset: &mut u32, out: &mut Vec<u32>) {
+    out.extend(binned(bins, value).into_iter().map(|b| *offset + b));
+    *offset += bins_width(bins);
 }
 
 #[cfg(test)]

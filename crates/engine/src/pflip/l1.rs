@@ -13,12 +13,12 @@
 //! Every sum runs over the rows in order, so the fit does not depend on the number of
 //! threads.
 
-use argmin::core::{CostFunction, Error as ArgminError, Executor, Gradient, State};
+use argmin::core::{Error as ArgminError, Executor, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use rayon::prelude::*;
 
-use crate::numeric::{EvaluationCache, expit, log1p_exp_neg};
+use crate::numeric::{Cached, SmoothObjective, expit, log1p_exp_neg};
 
 /// Rows of 0/1 features: row `r` has a 1 in each column of `indices[indptr[r]..indptr[r + 1]]`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -101,7 +101,7 @@ pub fn fit_l1(
     let mut weights = vec![0.0; x.cols];
     let mut bias = 0.0;
     let mut iterations = 0;
-    let full = Objective::new(x, y);
+    let full = Objective { x, y };
     // The first round fits the intercept alone.
     let mut working: Vec<u32> = Vec::new();
     for _ in 0..MAX_ROUNDS {
@@ -178,7 +178,7 @@ fn owlqn(
         .with_l1_regularization(penalty)?
         .with_tolerance_grad(GRADIENT_TOLERANCE)?
         .with_tolerance_cost(RELATIVE_COST_TOLERANCE * start_cost.max(1.0))?;
-    let result = Executor::new(Objective::new(x, y), solver)
+    let result = Executor::new(Cached::new(Objective { x, y }), solver)
         .configure(|state| state.param(start).max_iters(max_iterations))
         .run()?;
     let state = result.state();
@@ -193,23 +193,9 @@ fn owlqn(
 struct Objective<'a> {
     x: &'a BinaryRows,
     y: &'a [bool],
-    /// The last evaluation (argmin asks for cost and gradient separately).
-    last: EvaluationCache,
 }
 
-impl<'a> Objective<'a> {
-    fn new(x: &'a BinaryRows, y: &'a [bool]) -> Self {
-        Objective {
-            x,
-            y,
-            last: EvaluationCache::default(),
-        }
-    }
-
-    fn cached(&self, w: &[f64]) -> (f64, Vec<f64>) {
-        self.last.get(w, |w| self.evaluate(w))
-    }
-
+impl SmoothObjective for Objective<'_> {
     /// The unpenalised loss and its gradient (weights, then the intercept): per row in
     /// parallel, then added into the gradient row by row in order.
     fn evaluate(&self, w: &[f64]) -> (f64, Vec<f64>) {
@@ -232,24 +218,6 @@ impl<'a> Objective<'a> {
             grad[cols] += d;
         }
         (loss, grad)
-    }
-}
-
-impl CostFunction for Objective<'_> {
-    type Param = Vec<f64>;
-    type Output = f64;
-
-    fn cost(&self, w: &Self::Param) -> Result<f64, ArgminError> {
-        Ok(self.cached(w).0)
-    }
-}
-
-impl Gradient for Objective<'_> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-
-    fn gradient(&self, w: &Self::Param) -> Result<Vec<f64>, ArgminError> {
-        Ok(self.cached(w).1)
     }
 }
 
@@ -281,11 +249,7 @@ mod tests {
     #[test]
     fn gradient_matches_finite_differences() {
         let (x, y) = data();
-        let o = Objective {
-            x: &x,
-            y: &y,
-            last: EvaluationCache::default(),
-        };
+        let o = Objective { x: &x, y: &y };
         let w = vec![0.3, -0.7, 0.2, 0.1];
         let (_, grad) = o.evaluate(&w);
         for p in 0..w.len() {
@@ -310,11 +274,7 @@ mod tests {
         assert_eq!(fit.weights[1], 0.0, "{fit:?}");
         // Optimality: at the solution no zero weight can lower the penalised objective, so
         // each zero weight's gradient lies within the penalty (1/C).
-        let o = Objective {
-            x: &x,
-            y: &y,
-            last: EvaluationCache::default(),
-        };
+        let o = Objective { x: &x, y: &y };
         let mut w = fit.weights.clone();
         w.push(fit.bias);
         let (_, grad) = o.evaluate(&w);

@@ -237,46 +237,38 @@ fn train(inputs: &PflipInputs<'_>, max_notes: usize) -> Option<Model> {
 /// The notes to predict: those on the posts of notes in stabilization or recently CRH.
 fn targets(inputs: &PflipInputs<'_>) -> Vec<u32> {
     let recent = inputs.now_millis as f64 - RECENT_CRH_MILLIS;
-    let mut posts: Vec<i64> = Vec::new();
-    let mut seen = rustc_hash::FxHashSet::default();
-    for note in inputs.notes {
-        let h = &note.history;
-        let stabilizing = h
-            .timestamp_millis_of_nmr_due_to_min_stable_crh_time
-            .is_some_and(|t| t > 0.0);
-        let recently_crh = h.current_status == Some(NoteStatus::CurrentlyRatedHelpful)
-            && (h
-                .timestamp_millis_of_first_non_nmr_status
-                .is_some_and(|t| t >= recent)
-                || h.timestamp_millis_of_latest_non_nmr_status
-                    .is_some_and(|t| t >= recent));
-        if (stabilizing || recently_crh)
-            && let Some(post) = on_a_post(note)
-            && seen.insert(post)
-        {
-            posts.push(post);
-        }
-    }
-    // Posts in the order of their first note, as the reference batches them.
-    let mut first: rustc_hash::FxHashMap<i64, usize> = rustc_hash::FxHashMap::default();
-    for (n, note) in inputs.notes.iter().enumerate() {
-        if let Some(post) = on_a_post(note) {
-            first.entry(post).or_insert(n);
-        }
-    }
-    posts.sort_by_key(|p| first[p]);
-    let rank: rustc_hash::FxHashMap<i64, usize> =
-        posts.iter().enumerate().map(|(i, &p)| (p, i)).collect();
-    let mut out: Vec<u32> = (0..inputs.notes.len() as u32)
-        .filter(|&n| on_a_post(&inputs.notes[n as usize]).is_some_and(|p| rank.contains_key(&p)))
+    let posts: rustc_hash::FxHashSet<i64> = inputs
+        .notes
+        .iter()
+        .filter(|note| {
+            let h = &note.history;
+            let stabilizing = h
+                .timestamp_millis_of_nmr_due_to_min_stable_crh_time
+                .is_some_and(|t| t > 0.0);
+            let recently_crh = h.current_status == Some(NoteStatus::CurrentlyRatedHelpful)
+                && (h
+                    .timestamp_millis_of_first_non_nmr_status
+                    .is_some_and(|t| t >= recent)
+                    || h.timestamp_millis_of_latest_non_nmr_status
+                        .is_some_and(|t| t >= recent));
+            stabilizing || recently_crh
+        })
+        .filter_map(on_a_post)
         .collect();
-    out.sort_by_key(|&n| {
-        (
-            rank[&on_a_post(&inputs.notes[n as usize]).expect("on a post")],
-            n,
-        )
-    });
-    out
+    // Their notes, grouped by post, posts in the order of their first note (as the reference
+    // batches them).
+    let mut group_of: rustc_hash::FxHashMap<i64, usize> = rustc_hash::FxHashMap::default();
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for (n, note) in inputs.notes.iter().enumerate() {
+        if let Some(post) = on_a_post(note).filter(|p| posts.contains(p)) {
+            let g = *group_of.entry(post).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(n as u32);
+        }
+    }
+    groups.concat()
 }
 
 fn predict(model: &Model, inputs: &PflipInputs<'_>) -> Vec<(u32, PflipPrediction)> {

@@ -24,14 +24,12 @@
 //! Every sum has a fixed order (per sample, per feature, then in index order), so results do
 //! not depend on the number of threads.
 
-use argmin::core::{
-    CostFunction, Error as ArgminError, Executor, Gradient, State, TerminationReason,
-};
+use argmin::core::{Error as ArgminError, Executor, State, TerminationReason};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use rayon::prelude::*;
 
-use crate::numeric::{EvaluationCache, expit, log1p_exp_neg};
+use crate::numeric::{Cached, SmoothObjective, expit, log1p_exp_neg};
 
 /// Samples per parallel task.
 const CHUNK: usize = 512;
@@ -175,7 +173,6 @@ pub fn fit(
         y,
         outputs,
         alpha: 1.0 / c,
-        last: EvaluationCache::default(),
     };
     let start = vec![0.0; outputs * (features + 1)];
     // The objective at the start: every class equally likely.
@@ -183,7 +180,7 @@ pub fn fit(
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
         .with_tolerance_grad(GRADIENT_TOLERANCE)?
         .with_tolerance_cost(RELATIVE_COST_TOLERANCE * start_cost)?;
-    let result = Executor::new(objective, solver)
+    let result = Executor::new(Cached::new(objective), solver)
         .configure(|state| state.param(start).max_iters(max_iterations))
         .run()?;
     let state = result.state();
@@ -192,11 +189,12 @@ pub fn fit(
         .or(state.get_param())
         .cloned()
         .expect("L-BFGS keeps its parameters");
-    let objective = result
+    let objective = &result
         .problem
         .problem
         .as_ref()
-        .expect("the executor returns its problem");
+        .expect("the executor returns its problem")
+        .objective;
     let (loss, gradient) = objective.evaluate(&params);
     let gradient_norm = gradient.iter().map(|g| g * g).sum::<f64>().sqrt();
     Ok(LogisticFit {
@@ -238,15 +236,9 @@ struct Objective<'a> {
     /// Weight rows: the number of classes, or 1 for a binary model.
     outputs: usize,
     alpha: f64,
-    /// The last evaluation (argmin asks for cost and gradient separately).
-    last: EvaluationCache,
 }
 
-impl Objective<'_> {
-    fn cached(&self, w: &[f64]) -> (f64, Vec<f64>) {
-        self.last.get(w, |w| self.evaluate(w))
-    }
-
+impl SmoothObjective for Objective<'_> {
     /// The objective and its gradient at `w`.
     fn evaluate(&self, w: &[f64]) -> (f64, Vec<f64>) {
         let n = self.x.rows();
@@ -322,24 +314,6 @@ impl Objective<'_> {
     }
 }
 
-impl CostFunction for Objective<'_> {
-    type Param = Vec<f64>;
-    type Output = f64;
-
-    fn cost(&self, w: &Self::Param) -> Result<f64, ArgminError> {
-        Ok(self.cached(w).0)
-    }
-}
-
-impl Gradient for Objective<'_> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-
-    fn gradient(&self, w: &Self::Param) -> Result<Vec<f64>, ArgminError> {
-        Ok(self.cached(w).1)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,7 +374,6 @@ mod tests {
                 y: &y,
                 outputs,
                 alpha: 0.7,
-                last: EvaluationCache::default(),
             };
             let w: Vec<f64> = (0..outputs * 4).map(|i| (i as f64 * 0.37).sin()).collect();
             let (_, grad) = o.evaluate(&w);
